@@ -1,0 +1,154 @@
+"""Exceptions and warnings raised by skprep.
+
+Every error derives from :class:`SkprepError` *and* from the builtin exception
+that matches its meaning (``ValueError``, ``TypeError``, ...), so code written
+against the builtin keeps working while ``except SkprepError`` catches all of
+skprep's own failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "SkprepError",
+    "ImageLoadError",
+    "ImageNotFoundError",
+    "ImageDecodeError",
+    "ImageTooLargeError",
+    "UnsupportedImageError",
+    "ImageFailure",
+    "UnknownModelError",
+    "InputShapeError",
+    "SkprepWarning",
+    "InputRangeWarning",
+    "ImageLoadWarning",
+]
+
+
+class SkprepError(Exception):
+    """Base class of every error raised by skprep."""
+
+
+@dataclass(frozen=True)
+class ImageFailure:
+    """One item that could not be loaded.
+
+    Attributes
+    ----------
+    index : int
+        Position of the item in the input batch.
+    source : str
+        Human-readable description of the item: the path, or ``"<bytes: N bytes>"``,
+        ``"<file object: name>"``, ``"<PIL.Image mode=... size=...>"``.
+    error_type : str
+        Name of the skprep error class that describes the failure.
+    message : str
+        What went wrong, including the underlying cause.
+    """
+
+    index: int
+    source: str
+    error_type: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"item {self.index} ({self.source}): {self.message}"
+
+
+class ImageLoadError(SkprepError, ValueError):
+    """An image could not be loaded.
+
+    Raised for one item (then a subclass names the kind of failure, and the
+    original exception is chained as ``__cause__``), or for several items at once
+    (then :attr:`failures` lists every one of them).
+
+    Attributes
+    ----------
+    failures : list of ImageFailure
+        Every item that failed, in input order.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        index: int | None = None,
+        source: str | None = None,
+        failures: Sequence[ImageFailure] | None = None,
+    ) -> None:
+        self.index = index
+        self.source = source
+        if failures is None:
+            failures = []
+            if index is not None:
+                failures = [
+                    ImageFailure(index, source or "?", type(self).__name__, message or "")
+                ]
+        self.failures = list(failures)
+        if index is not None:
+            text = f"Could not load image {index} ({source}): {message}"
+        elif message is not None:
+            text = message
+        else:
+            text = self._summary(self.failures)
+        super().__init__(text)
+
+    @staticmethod
+    def _summary(failures: Sequence[ImageFailure], limit: int = 20) -> str:
+        lines = [f"{len(failures)} image(s) could not be loaded:"]
+        lines += [f"  - {failure}" for failure in failures[:limit]]
+        if len(failures) > limit:
+            lines.append(f"  ... and {len(failures) - limit} more (see the .failures attribute)")
+        lines.append(
+            "Fix or remove these items, or pass on_error='fill' to fill their rows and "
+            "get a report of what failed."
+        )
+        return "\n".join(lines)
+
+
+class ImageNotFoundError(ImageLoadError, FileNotFoundError):
+    """The path does not exist, or is not a regular file."""
+
+
+class ImageDecodeError(ImageLoadError):
+    """The bytes are not a readable image (corrupt, truncated or not an image)."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """The image declares more pixels (or the file more bytes) than allowed."""
+
+
+class UnsupportedImageError(ImageLoadError, TypeError):
+    """The item is of a type, or the image of a mode, that skprep cannot load."""
+
+
+class UnknownModelError(SkprepError, ValueError):
+    """A model name that is not in the registry."""
+
+
+class InputShapeError(SkprepError, ValueError):
+    """An array does not have the shape an estimator expects."""
+
+
+class SkprepWarning(UserWarning):
+    """Base class of every warning issued by skprep."""
+
+
+class InputRangeWarning(SkprepWarning):
+    """Input values look like they are on the wrong scale (e.g. [0, 1] where 0-255 is expected)."""
+
+
+class ImageLoadWarning(SkprepWarning):
+    """Some images failed and were filled (``on_error="fill"``).
+
+    Attributes
+    ----------
+    failures : list of ImageFailure
+        Every item that failed, in input order.
+    """
+
+    def __init__(self, message: str, failures: Sequence[ImageFailure] = ()) -> None:
+        super().__init__(message)
+        self.failures = list(failures)

@@ -1,0 +1,349 @@
+"""Per-model Keras preprocessing as a pure function and as an sklearn transformer.
+
+The four modes of ``keras.applications``, exactly:
+
+* ``"caffe"`` (VGG16/19, ResNet50/101/152): flip RGB -> BGR, then subtract the
+  ImageNet means ``[103.939, 116.779, 123.68]`` (BGR order). **No scaling**: the
+  output is roughly in [-124, 152], not [-1, 1].
+* ``"tf"`` (ResNetV2, Inception, Xception, MobileNet/V2, NASNet): ``x / 127.5 - 1``,
+  in [-1, 1].
+* ``"torch"`` (DenseNet): ``x / 255``, then subtract ``[0.485, 0.456, 0.406]`` and
+  divide by ``[0.229, 0.224, 0.225]`` per RGB channel.
+* ``"none"`` (EfficientNet, EfficientNetV2, MobileNetV3, ConvNeXt): the identity; the
+  model normalizes its 0-255 input itself.
+
+Unlike Keras' numpy ``preprocess_input``, nothing here writes into its input. The
+arithmetic is Keras' own, in float32 and in the same order, so float32 and uint8 input
+give bit-identical results to ``preprocess_input(x.astype("float32"))``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
+from ._validation import channel_axis, check_batch
+from .exceptions import InputRangeWarning, InputShapeError
+from .registry import get_model_spec
+
+__all__ = ["preprocess", "unpreprocess", "KerasModeNormalizer"]
+
+_F32 = np.float32
+_CHUNK_ELEMENTS = 1 << 22  # elements per chunk of the uint8 lookup path (16 MiB of float32)
+
+
+def _mode_params(mode: str) -> tuple[Any, np.ndarray | None, np.ndarray | None, bool]:
+    """(divisor, mean, std, flip) of a mode, as float32 in *output* channel order."""
+    if mode == "tf":
+        return _F32(TF_SCALE), None, None, False
+    if mode == "torch":
+        return _F32(TORCH_SCALE), np.array(TORCH_MEAN_RGB, _F32), np.array(TORCH_STD_RGB, _F32), False
+    if mode == "caffe":
+        return None, np.array(CAFFE_MEAN_BGR, _F32), None, True
+    return None, None, None, False
+
+
+def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
+    """Keras' float32 arithmetic on ``out`` (already flipped for caffe), in place."""
+    divisor, mean, std, _ = _mode_params(mode)
+    shape = [1] * out.ndim
+    shape[axis] = -1
+    if mode == "tf":
+        out /= divisor
+        out -= _F32(1.0)
+        return
+    if divisor is not None:
+        out /= divisor
+    if mean is not None:
+        out -= mean.reshape(shape)
+    if std is not None:
+        out /= std.reshape(shape)
+
+
+def _lookup_tables(mode: str) -> np.ndarray:
+    """(3, 256) float32 table: output channel c of input value v, Keras-exact."""
+    values = np.broadcast_to(np.arange(256, dtype=_F32)[:, None], (256, 3)).copy()
+    _apply_inplace(values, mode, axis=1)
+    return np.ascontiguousarray(values.T)
+
+
+def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
+    if mode in ("caffe", "torch") and x.shape[axis] != 3:
+        raise InputShapeError(
+            f"mode={mode!r} needs 3 (RGB) channels on axis {axis}; received an array of "
+            f"shape {x.shape}. Use color_mode='rgb' in ImageLoader, or check data_format."
+        )
+
+
+def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.ndarray:
+    """Apply a Keras preprocessing mode to a batch, without touching the input.
+
+    Parameters
+    ----------
+    x : array-like of shape (..., C) or (N, C, ...)
+        Pixels in 0-255, RGB, any integer or float dtype.
+    mode : {"caffe", "tf", "torch", "none"}
+        The Keras mode (see the module docstring for the exact arithmetic).
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        Where the channel axis is: last, or axis 1 (``(N, C, H, W)``).
+
+    Returns
+    -------
+    ndarray of float32, same shape as ``x``
+        A new array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> preprocess(np.array([[0, 127.5, 255]]), "tf")
+    array([[-1.,  0.,  1.]], dtype=float32)
+    >>> preprocess(np.array([[255, 0, 0]], dtype=np.uint8), "caffe")  # BGR, mean-centred
+    array([[-103.939, -116.779,  131.32 ]], dtype=float32)
+    """
+    if mode not in MODES:
+        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    x = np.asarray(x)
+    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    _check_channels(x, mode, axis)
+    flip = _mode_params(mode)[3]
+    if mode != "none" and x.dtype == np.uint8 and x.shape[axis] == 3:
+        return _preprocess_uint8(x, mode, axis, flip)
+    src = np.flip(x, axis=axis) if flip else x
+    out = src.astype(_F32, copy=True)
+    if mode != "none":
+        _apply_inplace(out, mode, axis)
+    return out
+
+
+def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray:
+    lut = _lookup_tables(mode)
+    out = np.empty(x.shape, dtype=_F32)
+    index = [slice(None)] * x.ndim
+    for c in range(3):
+        index[axis] = c
+        src_index = list(index)
+        src_index[axis] = 2 - c if flip else c
+        np.take(lut[c], x[tuple(src_index)], out=out[tuple(index)], mode="clip")
+    return out
+
+
+def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.ndarray:
+    """Invert :func:`preprocess`: back to 0-255 RGB floats (float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unpreprocess(np.array([[-1.0, 0.0, 1.0]]), "tf")
+    array([[  0. , 127.5, 255. ]], dtype=float32)
+    """
+    if mode not in MODES:
+        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    x = np.asarray(x)
+    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    _check_channels(x, mode, axis)
+    divisor, mean, std, flip = _mode_params(mode)
+    out = x.astype(_F32, copy=True)
+    shape = [1] * out.ndim
+    shape[axis] = -1
+    if mode == "tf":
+        out += _F32(1.0)
+        out *= divisor
+        return out
+    if std is not None:
+        out *= std.reshape(shape)
+    if mean is not None:
+        out += mean.reshape(shape)
+    if divisor is not None:
+        out *= divisor
+    if flip:
+        out = np.ascontiguousarray(np.flip(out, axis=axis))
+    return out
+
+
+class KerasModeNormalizer(TransformerMixin, BaseEstimator):
+    """The exact ``preprocess_input`` of a Keras model, as a transformer.
+
+    Give either ``mode`` or ``model`` (a registry name, which selects the mode of
+    that model's ``keras.applications`` module). What each mode does, exactly:
+
+    * ``"caffe"`` (VGG16/19, ResNet50/101/152): RGB -> BGR, then subtract
+      ``[103.939, 116.779, 123.68]`` (BGR order). No scaling.
+    * ``"tf"`` (ResNetV2, InceptionV3, InceptionResNetV2, Xception, MobileNet/V2,
+      NASNet): ``x / 127.5 - 1``.
+    * ``"torch"`` (DenseNet): ``x / 255``, then ``(x - [0.485, 0.456, 0.406]) /
+      [0.229, 0.224, 0.225]`` per RGB channel.
+    * ``"none"`` (EfficientNet, EfficientNetV2, MobileNetV3, ConvNeXt): identity (cast
+      to float32); these models preprocess their 0-255 input themselves.
+
+    The result equals ``keras.applications.<module>.preprocess_input`` on the same
+    pixels (bit-identical for uint8 and float32 input), but the input is never
+    written to; Keras' numpy version overwrites float input in place.
+
+    Every mode expects RGB pixels in 0-255. Float input whose maximum is <= 1.0
+    (already scaled to [0, 1]) triggers an :class:`~skprep.exceptions.InputRangeWarning`.
+
+    Parameters
+    ----------
+    mode : {"caffe", "tf", "torch", "none"}, default=None
+        Preprocessing mode. Exactly one of ``mode`` and ``model`` must be given.
+    model : str, default=None
+        Registry model name (``"resnet50"``, ``"MobileNetV2"``, ...).
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        Channel axis of 4-D input: last, or axis 1.
+    check_input_range : bool, default=True
+        Warn when float input looks scaled to [0, 1].
+
+    Attributes
+    ----------
+    mode_ : str
+        The resolved mode.
+    model_spec_ : ModelSpec or None
+        The registry entry when ``model`` was given.
+    input_shape_ : tuple of int
+        Shape of one sample seen in ``fit`` (``(C,)`` for 2-D input).
+    n_features_in_ : int
+        Number of columns, for 2-D input only.
+
+    See Also
+    --------
+    DatasetStatsStandardizer : per-channel mean/std fitted on your own data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import KerasModeNormalizer
+    >>> batch = np.full((1, 2, 2, 3), 255, dtype=np.uint8)
+    >>> out = KerasModeNormalizer(model="resnet50").fit_transform(batch)
+    >>> out.dtype, out[0, 0, 0]
+    (dtype('float32'), array([151.061, 138.221, 131.32 ], dtype=float32))
+    >>> KerasModeNormalizer(mode="tf").fit_transform(batch)[0, 0, 0]
+    array([1., 1., 1.], dtype=float32)
+    """
+
+    _parameter_constraints: dict = {
+        "mode": [StrOptions(set(MODES)), None],
+        "model": [str, None],
+        "data_format": [StrOptions({"channels_last", "channels_first"})],
+        "check_input_range": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        mode: str | None = None,
+        *,
+        model: str | None = None,
+        data_format: str = "channels_last",
+        check_input_range: bool = True,
+    ) -> None:
+        self.mode = mode
+        self.model = model
+        self.data_format = data_format
+        self.check_input_range = check_input_range
+
+    def _resolve_mode(self) -> tuple[str, Any]:
+        if (self.mode is None) == (self.model is None):
+            raise ValueError(
+                "Give exactly one of mode= or model= to KerasModeNormalizer. Received: "
+                f"mode={self.mode!r}, model={self.model!r}."
+            )
+        if self.model is not None:
+            spec = get_model_spec(self.model)
+            return spec.mode, spec
+        return self.mode, None
+
+    def fit(self, X, y=None):
+        """Resolve the mode and record the input shape. No statistics are learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+            Example input.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : KerasModeNormalizer
+        """
+        self._validate_params()
+        self.mode_, self.model_spec_ = self._resolve_mode()
+        X = check_batch(self, X, reset=True, data_format=self.data_format)
+        _check_channels(X, self.mode_, channel_axis(X.ndim, self.data_format))
+        return self
+
+    def transform(self, X):
+        """Apply the mode to a batch; the input is not modified.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+            RGB pixels in 0-255.
+
+        Returns
+        -------
+        ndarray of float32, same shape as X
+        """
+        check_is_fitted(self)
+        X = check_batch(self, X, reset=False, data_format=self.data_format)
+        if self.check_input_range and X.dtype.kind == "f" and X.size:
+            peak = float(X.max())
+            if peak <= 1.0:
+                warnings.warn(
+                    f"KerasModeNormalizer(mode={self.mode_!r}) expects pixels in 0-255, but "
+                    f"the input's maximum is {peak:g}: it looks already scaled to [0, 1]. "
+                    "Pass the unscaled pixels (ImageLoader's output), or silence this with "
+                    "check_input_range=False.",
+                    InputRangeWarning,
+                    stacklevel=2,
+                )
+        return preprocess(X, self.mode_, data_format=self.data_format)
+
+    def inverse_transform(self, X):
+        """Undo the mode: return 0-255 RGB pixels as float32.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+            Output of :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of float32, same shape as X
+        """
+        check_is_fitted(self)
+        X = check_batch(self, X, reset=False, data_format=self.data_format)
+        return unpreprocess(X, self.mode_, data_format=self.data_format)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names for 2-D input (the same as the input's).
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input column names.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self)
+        if not hasattr(self, "n_features_in_"):
+            raise InputShapeError(
+                "get_feature_names_out is defined for 2-D (tabular) input only; this "
+                f"KerasModeNormalizer was fitted on image batches of shape {self.input_shape_}."
+            )
+        return _check_feature_names_in(self, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -1,0 +1,332 @@
+"""Per-channel mean/std of your own images, fitted by streaming over batches.
+
+Statistics are accumulated in float64 and merged with the pairwise update of
+Chan, Golub and LeVeque (1979), so ``partial_fit`` over any chunking gives the same
+result as ``fit`` on the whole, up to rounding. Integer input is summed exactly in
+integers, so uint8 statistics do not depend on the chunking at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, Real, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import channel_axis, check_batch
+from .exceptions import InputShapeError
+
+__all__ = ["DatasetStatsStandardizer", "batch_moments", "merge_moments"]
+
+_ROWS_PER_CHUNK = 1 << 20  # pixels per chunk when summing float input
+
+
+def _as_pixels(X: np.ndarray, data_format: str) -> np.ndarray:
+    """View or copy of X as (n_pixels, C)."""
+    axis = channel_axis(X.ndim, data_format)
+    if axis != X.ndim - 1:
+        X = np.moveaxis(X, axis, -1)
+    return X.reshape(-1, X.shape[-1])
+
+
+def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Count, mean and sum of squared deviations (M2) per column, in float64.
+
+    Integer input is summed exactly (int64 / Python ints), float input in two
+    passes over chunks (no float64 copy of the whole batch).
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (n, C)
+
+    Returns
+    -------
+    n : int
+    mean : ndarray of float64, shape (C,)
+    m2 : ndarray of float64, shape (C,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch_moments(np.array([[0, 10], [2, 10]], dtype=np.uint8))
+    (2, array([ 1., 10.]), array([2., 0.]))
+    """
+    n, n_channels = pixels.shape
+    if n == 0:
+        return 0, np.zeros(n_channels), np.zeros(n_channels)
+    if pixels.dtype.kind in "uib" and pixels.itemsize <= 2:
+        s1 = np.zeros(n_channels, dtype=np.int64)
+        s2 = np.zeros(n_channels, dtype=np.int64)
+        for start in range(0, n, _ROWS_PER_CHUNK):
+            chunk = pixels[start : start + _ROWS_PER_CHUNK].astype(np.int64)
+            s1 += chunk.sum(axis=0)
+            s2 += np.einsum("ij,ij->j", chunk, chunk)
+        mean = np.array([int(a) / n for a in s1])
+        # M2 = s2 - s1^2 / n, exactly, in Python integers
+        m2 = np.array([(n * int(b) - int(a) * int(a)) / n for a, b in zip(s1, s2)])
+        return n, mean, m2
+    total = np.zeros(n_channels)
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        total += pixels[start : start + _ROWS_PER_CHUNK].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    m2 = np.zeros(n_channels)
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        dev = pixels[start : start + _ROWS_PER_CHUNK].astype(np.float64) - mean
+        m2 += np.einsum("ij,ij->j", dev, dev)
+    return n, mean, m2
+
+
+def merge_moments(
+    n_a: int, mean_a: np.ndarray, m2_a: np.ndarray, n_b: int, mean_b: np.ndarray, m2_b: np.ndarray
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Merge two sets of (count, mean, M2) with Chan et al.'s pairwise formula.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0], [2.0], [3.0], [7.0]])
+    >>> merged = merge_moments(*batch_moments(x[:1]), *batch_moments(x[1:]))
+    >>> merged[0], merged[1], merged[2] / merged[0] == np.var(x, axis=0)
+    (4, array([3.25]), array([ True]))
+    """
+    if n_a == 0:
+        return n_b, mean_b.copy(), m2_b.copy()
+    if n_b == 0:
+        return n_a, mean_a.copy(), m2_a.copy()
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    mean = mean_a + delta * (n_b / n)
+    m2 = m2_a + m2_b + delta * delta * (n_a * n_b / n)
+    return n, mean, m2
+
+
+class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Standardize images (or tables) per channel with statistics of your own data.
+
+    Learns the per-channel mean and standard deviation of ``input_scale * X`` over
+    every pixel of every image, streaming batch by batch with :meth:`partial_fit`,
+    then computes ``(input_scale * X - mean_) / scale_``.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract the mean.
+    with_std : bool, default=True
+        Divide by the standard deviation.
+    input_scale : float, default=1.0
+        Multiply the input by this before anything else, e.g. ``1/255`` to get
+        "torch-style" statistics of pixels in [0, 1].
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        Channel axis of 4-D input.
+
+    Attributes
+    ----------
+    mean_ : ndarray of float64, shape (C,)
+        Per-channel mean of ``input_scale * X``.
+    var_ : ndarray of float64, shape (C,)
+        Per-channel (population) variance.
+    scale_ : ndarray of float64, shape (C,) or None
+        Per-channel standard deviation; 1 for a constant channel. None when
+        ``with_std=False``.
+    n_samples_seen_ : int
+        Number of images (rows of 2-D input) seen.
+    n_pixels_seen_ : int
+        Number of values per channel seen (pixels).
+    input_shape_ : tuple of int
+        Shape of one sample seen first.
+    n_features_in_ : int
+        Number of columns, for 2-D input only.
+
+    Notes
+    -----
+    Memory is O(one batch): nothing is concatenated. uint8/uint16 input is summed
+    exactly in integers; float input in float64, in chunks. Concurrent
+    :meth:`partial_fit` calls on one instance are serialized by a lock, so several
+    threads may feed it without corrupting the statistics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import DatasetStatsStandardizer
+    >>> rng = np.random.default_rng(0)
+    >>> scaler = DatasetStatsStandardizer(input_scale=1 / 255)
+    >>> for _ in range(3):
+    ...     scaler = scaler.partial_fit(rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+    >>> scaler.n_samples_seen_, scaler.mean_.shape
+    (12, (3,))
+    >>> out = scaler.transform(rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8))
+    >>> out.dtype, out.shape
+    (dtype('float32'), (2, 8, 8, 3))
+    """
+
+    _parameter_constraints: dict = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+        "input_scale": [Interval(Real, 0, None, closed="neither")],
+        "data_format": [StrOptions({"channels_last", "channels_first"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        with_mean: bool = True,
+        with_std: bool = True,
+        input_scale: float = 1.0,
+        data_format: str = "channels_last",
+    ) -> None:
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.input_scale = input_scale
+        self.data_format = data_format
+
+    # the lock is runtime state, not a parameter: created on demand, never pickled
+    def _get_lock(self) -> threading.Lock:
+        lock = self.__dict__.get("_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_lock", threading.Lock())
+        return lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_lock", None)
+        return state
+
+    def _reset(self) -> None:
+        for name in ("mean_", "var_", "scale_", "n_samples_seen_", "n_pixels_seen_",
+                     "input_shape_", "n_features_in_", "_m2"):
+            self.__dict__.pop(name, None)
+
+    def fit(self, X, y=None):
+        """Compute the statistics of X (one batch; use partial_fit to stream).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DatasetStatsStandardizer
+        """
+        with self._get_lock():
+            self._reset()
+        return self.partial_fit(X, y)
+
+    def partial_fit(self, X, y=None):
+        """Merge the statistics of one more batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DatasetStatsStandardizer
+        """
+        self._validate_params()
+        with self._get_lock():
+            first = not hasattr(self, "n_pixels_seen_")
+            X = check_batch(self, X, reset=first, data_format=self.data_format)
+            n, mean, m2 = batch_moments(_as_pixels(X, self.data_format))
+            if self.input_scale != 1.0:
+                mean = mean * self.input_scale
+                m2 = m2 * (self.input_scale * self.input_scale)
+            if first:
+                seen, old_mean, old_m2, images = 0, mean * 0, m2 * 0, 0
+            else:
+                seen, old_mean, old_m2, images = (
+                    self.n_pixels_seen_, self.mean_, self._m2, self.n_samples_seen_
+                )
+            seen, mean, m2 = merge_moments(seen, old_mean, old_m2, n, mean, m2)
+            self.n_pixels_seen_ = seen
+            self.n_samples_seen_ = images + X.shape[0]
+            self.mean_ = mean
+            self._m2 = m2
+            self.var_ = m2 / seen if seen else np.zeros_like(m2)
+            if self.with_std:
+                scale = np.sqrt(self.var_)
+                # a constant channel: scale 1 (as scikit-learn's StandardScaler), never NaN
+                scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+                self.scale_ = scale
+            else:
+                self.scale_ = None
+        return self
+
+    def _coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) per channel such that transform(x) = a * x + b."""
+        scale = self.scale_ if self.with_std else np.ones_like(self.mean_)
+        shift = self.mean_ if self.with_mean else np.zeros_like(self.mean_)
+        return self.input_scale / scale, -shift / scale
+
+    def _affine(self, X: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        axis = channel_axis(X.ndim, self.data_format)
+        shape = [1] * X.ndim
+        shape[axis] = -1
+        out = X.astype(np.float32, copy=True)
+        out *= a.astype(np.float32).reshape(shape)
+        out += b.astype(np.float32).reshape(shape)
+        return out
+
+    def transform(self, X):
+        """Standardize X with the fitted statistics; X is not modified.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+
+        Returns
+        -------
+        ndarray of float32, same shape as X
+        """
+        check_is_fitted(self, "mean_")
+        X = check_batch(self, X, reset=False, data_format=self.data_format)
+        a, b = self._coefficients()
+        return self._affine(X, a, b)
+
+    def inverse_transform(self, X):
+        """Map standardized values back to the input's scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+
+        Returns
+        -------
+        ndarray of float32, same shape as X
+        """
+        check_is_fitted(self, "mean_")
+        X = check_batch(self, X, reset=False, data_format=self.data_format)
+        a, b = self._coefficients()
+        return self._affine(X, 1.0 / a, -b / a)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names for 2-D input (the same as the input's).
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "mean_")
+        if not hasattr(self, "n_features_in_"):
+            raise InputShapeError(
+                "get_feature_names_out is defined for 2-D (tabular) input only; this "
+                "DatasetStatsStandardizer was fitted on image batches of shape "
+                f"{self.input_shape_}."
+            )
+        return super().get_feature_names_out(input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
