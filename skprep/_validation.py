@@ -50,8 +50,8 @@ def check_batch(estimator, X, *, reset: bool, data_format: str = "channels_last"
             expected = getattr(estimator, "input_shape_", None)
             if expected is None or len(expected) != 3:
                 raise InputShapeError(
-                    f"{name} was fitted on 2-D input with {getattr(estimator, 'n_features_in_', '?')}"
-                    f" features; received a 4-D batch of shape {arr.shape}."
+                    f"{name} was fitted on 2-D input of sample shape {expected}; received a "
+                    f"4-D batch of shape {arr.shape}."
                 )
             exp_c = expected[axis - 1]
             if arr.shape[axis] != exp_c:
@@ -65,7 +65,8 @@ def check_batch(estimator, X, *, reset: bool, data_format: str = "channels_last"
         raise InputShapeError(
             f"{name} expects a 2-D array (n_samples, n_channels) or a 4-D batch of images "
             f"(n_images, height, width, channels); received an array of shape {arr.shape}. "
-            "Use ImageLoader to build batches; a single image is a batch of one: image[None]."
+            "Reshape your data: a single image is a batch of one (image[None]); ImageLoader "
+            "builds batches from files."
         )
     if not reset and len(getattr(estimator, "input_shape_", ())) == 3:
         raise InputShapeError(

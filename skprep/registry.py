@@ -78,8 +78,8 @@ class ModelSpec:
         return importlib.import_module(f"keras.applications.{self.module}")
 
     def keras_constructor(self) -> Callable[..., Any]:
-        """Return the Keras constructor (imports Keras)."""
-        return getattr(self.keras_module(), self.name)
+        """Return the constructor ``keras.applications.<name>`` (imports Keras)."""
+        return getattr(importlib.import_module("keras.applications"), self.name)
 
     def keras_preprocess_input(self) -> Callable[..., Any]:
         """Return the module's ``preprocess_input`` (imports Keras)."""
@@ -174,13 +174,11 @@ def get_model_spec(name: str) -> ModelSpec:
     spec = _BY_KEY.get(_normalize_name(name))
     if spec is not None:
         return spec
-    close = difflib.get_close_matches(_normalize_name(name), list(_BY_KEY), n=5, cutoff=0.5)
-    hint = (
-        "Did you mean: " + ", ".join(_BY_KEY[key].name for key in close) + "?"
-        if close
-        else "skprep.list_models() lists every known model."
+    close = difflib.get_close_matches(_normalize_name(name), list(_BY_KEY), n=5, cutoff=0.6)
+    hint = "Did you mean: " + ", ".join(_BY_KEY[key].name for key in close) + "? " if close else ""
+    raise UnknownModelError(
+        f"Unknown model name {name!r}. {hint}skprep.list_models() lists every known model."
     )
-    raise UnknownModelError(f"Unknown model name {name!r}. {hint}")
 
 
 def list_models(family: str | None = None) -> list[ModelSpec]:

@@ -66,7 +66,7 @@ def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
             s2 += np.einsum("ij,ij->j", chunk, chunk)
         mean = np.array([int(a) / n for a in s1])
         # M2 = s2 - s1^2 / n, exactly, in Python integers
-        m2 = np.array([(n * int(b) - int(a) * int(a)) / n for a, b in zip(s1, s2)])
+        m2 = np.array([(n * int(b) - int(a) * int(a)) / n for a, b in zip(s1, s2, strict=True)])
         return n, mean, m2
     total = np.zeros(n_channels)
     for start in range(0, n, _ROWS_PER_CHUNK):

@@ -1,0 +1,173 @@
+"""DatasetStatsStandardizer: streaming statistics equal numpy's and scikit-learn's."""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
+
+from skprep import DatasetStatsStandardizer
+from skprep.exceptions import InputShapeError
+from skprep.stats import batch_moments, merge_moments
+
+RNG = np.random.default_rng(7)
+IMAGES_U8 = RNG.integers(0, 256, size=(50, 6, 5, 3), dtype=np.uint8)
+IMAGES_F64 = RNG.normal(1e3, 5.0, size=(50, 6, 5, 3))  # large offset: a stability test
+TABLE = RNG.normal(size=(200, 4)) * [1, 10, 100, 0.01]
+
+
+def _chunks(x: np.ndarray, size: int):
+    return [x[i : i + size] for i in range(0, len(x), size)]
+
+
+@pytest.mark.parametrize("data", [IMAGES_U8, IMAGES_F64, IMAGES_U8.astype(np.float32), TABLE],
+                         ids=["uint8", "float64", "float32", "table"])
+@pytest.mark.parametrize("chunk", [1, 2, 7, 50])
+def test_partial_fit_over_any_chunking_equals_fit(data, chunk):
+    whole = DatasetStatsStandardizer().fit(data)
+    stream = DatasetStatsStandardizer()
+    for part in _chunks(data, chunk):
+        stream.partial_fit(part)
+    np.testing.assert_allclose(stream.mean_, whole.mean_, rtol=1e-10)
+    np.testing.assert_allclose(stream.var_, whole.var_, rtol=1e-10)
+    assert stream.n_samples_seen_ == whole.n_samples_seen_ == len(data)
+    assert stream.n_pixels_seen_ == whole.n_pixels_seen_ == data.size // data.shape[-1]
+
+
+@pytest.mark.parametrize("data", [IMAGES_U8, IMAGES_F64, TABLE], ids=["uint8", "float64", "table"])
+def test_statistics_equal_numpy_per_channel(data):
+    scaler = DatasetStatsStandardizer().fit(data)
+    pixels = data.reshape(-1, data.shape[-1]).astype(np.float64)
+    np.testing.assert_allclose(scaler.mean_, pixels.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scaler.var_, pixels.var(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(scaler.scale_, pixels.std(axis=0), rtol=1e-10)
+
+
+def test_uint8_statistics_are_exact_whatever_the_chunking():
+    whole = DatasetStatsStandardizer().fit(IMAGES_U8)
+    stream = DatasetStatsStandardizer()
+    for part in _chunks(IMAGES_U8, 3):
+        stream.partial_fit(part)
+    pixels = IMAGES_U8.reshape(-1, 3).astype(np.int64)
+    n = len(pixels)
+    exact_var = [(n * int((c * c).sum()) - int(c.sum()) ** 2) / n / n for c in pixels.T]
+    np.testing.assert_array_equal(whole.var_, exact_var)
+    np.testing.assert_allclose(stream.var_, exact_var, rtol=1e-15)
+
+
+def test_transform_equals_standard_scaler_on_pixels():
+    ours = DatasetStatsStandardizer().fit(IMAGES_U8)
+    pixels = IMAGES_U8.reshape(-1, 3).astype(np.float64)
+    theirs = StandardScaler().fit(pixels)
+    np.testing.assert_allclose(ours.mean_, theirs.mean_)
+    np.testing.assert_allclose(ours.scale_, theirs.scale_)
+    out = ours.transform(IMAGES_U8)
+    assert out.dtype == np.float32 and out.shape == IMAGES_U8.shape
+    np.testing.assert_allclose(out.reshape(-1, 3), theirs.transform(pixels), atol=1e-5)
+
+
+def test_input_scale_gives_torch_style_statistics():
+    scaled = DatasetStatsStandardizer(input_scale=1 / 255).fit(IMAGES_U8)
+    pixels = IMAGES_U8.reshape(-1, 3) / 255.0
+    np.testing.assert_allclose(scaled.mean_, pixels.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scaled.scale_, pixels.std(axis=0), rtol=1e-10)
+    expected = (pixels - pixels.mean(axis=0)) / pixels.std(axis=0)
+    np.testing.assert_allclose(scaled.transform(IMAGES_U8).reshape(-1, 3), expected, atol=1e-5)
+
+
+def test_constant_channel_gets_scale_one_and_no_nan():
+    data = IMAGES_F64.copy()
+    data[..., 1] = 17.25
+    scaler = DatasetStatsStandardizer().fit(data)
+    assert scaler.scale_[1] == 1.0
+    out = scaler.transform(data)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[..., 1], 0.0)
+
+
+@pytest.mark.parametrize("with_mean, with_std", [(True, False), (False, True), (False, False)])
+def test_with_mean_and_with_std(with_mean, with_std):
+    scaler = DatasetStatsStandardizer(with_mean=with_mean, with_std=with_std).fit(TABLE)
+    theirs = StandardScaler(with_mean=with_mean, with_std=with_std).fit(TABLE)
+    np.testing.assert_allclose(scaler.transform(TABLE), theirs.transform(TABLE), rtol=1e-5,
+                               atol=1e-5)
+    assert (scaler.scale_ is None) == (not with_std)
+
+
+@pytest.mark.parametrize("data", [IMAGES_U8, TABLE], ids=["images", "table"])
+def test_inverse_transform(data):
+    scaler = DatasetStatsStandardizer(input_scale=0.5).fit(data)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(data)), data,
+                               rtol=1e-5, atol=1e-3)
+
+
+def test_channels_first():
+    cf = np.ascontiguousarray(IMAGES_U8.transpose(0, 3, 1, 2))
+    first = DatasetStatsStandardizer(data_format="channels_first").fit(cf)
+    last = DatasetStatsStandardizer().fit(IMAGES_U8)
+    np.testing.assert_allclose(first.mean_, last.mean_)
+    np.testing.assert_allclose(first.transform(cf), last.transform(IMAGES_U8).transpose(0, 3, 1, 2))
+
+
+def test_transform_does_not_touch_input_or_state():
+    data = IMAGES_F64.copy()
+    scaler = DatasetStatsStandardizer().fit(data)
+    state = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(scaler).items()}
+    scaler.transform(data)
+    np.testing.assert_array_equal(data, IMAGES_F64)
+    for key, value in state.items():
+        np.testing.assert_array_equal(getattr(scaler, key), value)
+
+
+def test_errors():
+    with pytest.raises(NotFittedError):
+        DatasetStatsStandardizer().transform(IMAGES_U8)
+    scaler = DatasetStatsStandardizer().fit(IMAGES_U8)
+    with pytest.raises(InputShapeError, match="3 channel.*received a batch of shape"):
+        scaler.partial_fit(np.zeros((1, 4, 4, 1)))
+    with pytest.raises(InputShapeError, match="fitted on 4-D image batches"):
+        scaler.transform(TABLE[:, :3])
+    with pytest.raises(InputShapeError, match="2-D array .* or a 4-D batch"):
+        scaler.transform(IMAGES_U8[0])
+    with pytest.raises(ValueError, match="'input_scale' parameter"):
+        DatasetStatsStandardizer(input_scale=0).fit(TABLE)
+    with pytest.raises(InputShapeError, match="2-D \\(tabular\\) input only"):
+        scaler.get_feature_names_out()
+
+
+def test_fit_resets_and_spatial_size_may_vary():
+    scaler = DatasetStatsStandardizer().fit(IMAGES_U8)
+    scaler.partial_fit(RNG.integers(0, 256, (2, 11, 3, 3), dtype=np.uint8))
+    assert scaler.n_samples_seen_ == 52
+    scaler.fit(IMAGES_U8[:5])
+    assert scaler.n_samples_seen_ == 5
+
+
+def test_feature_names_for_tables():
+    import pandas as pd
+
+    frame = pd.DataFrame(TABLE, columns=list("abcd"))
+    scaler = DatasetStatsStandardizer().fit(frame)
+    assert list(scaler.get_feature_names_out()) == list("abcd")
+
+
+def test_joblib_and_clone(tmp_path):
+    scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(IMAGES_U8)
+    joblib.dump(scaler, tmp_path / "s.joblib")
+    loaded = joblib.load(tmp_path / "s.joblib")
+    np.testing.assert_array_equal(loaded.transform(IMAGES_U8), scaler.transform(IMAGES_U8))
+    loaded.partial_fit(IMAGES_U8)  # the lock is rebuilt after unpickling
+    assert loaded.n_samples_seen_ == 100
+    assert not hasattr(clone(scaler), "mean_")
+
+
+def test_merge_moments_is_chan_et_al():
+    a, b = RNG.normal(size=(10, 2)), RNG.normal(5, 2, size=(30, 2))
+    n, mean, m2 = merge_moments(*batch_moments(a), *batch_moments(b))
+    both = np.vstack([a, b])
+    assert n == 40
+    np.testing.assert_allclose(mean, both.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(m2 / n, both.var(axis=0), rtol=1e-12)
