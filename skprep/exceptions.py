@@ -95,6 +95,12 @@ class ImageLoadError(SkprepError, ValueError):
             text = self._summary(self.failures)
         super().__init__(text)
 
+    def __reduce__(self):
+        # The keyword-only __init__ (and OSError's own reduce for ImageNotFoundError)
+        # would not round-trip through pickle; rebuild from the message and the state,
+        # so the error crosses process boundaries (Dask, joblib, tblib) intact.
+        return (_rebuild_error, (type(self), str(self), dict(self.__dict__)))
+
     @staticmethod
     def _summary(failures: Sequence[ImageFailure], limit: int = 20) -> str:
         lines = [f"{len(failures)} image(s) could not be loaded:"]
@@ -106,6 +112,14 @@ class ImageLoadError(SkprepError, ValueError):
             "get a report of what failed."
         )
         return "\n".join(lines)
+
+
+def _rebuild_error(cls: type, text: str, state: dict) -> BaseException:
+    """Unpickle an :class:`ImageLoadError` without calling its ``__init__``."""
+    error = cls.__new__(cls)
+    BaseException.__init__(error, text)
+    error.__dict__.update(state)
+    return error
 
 
 class ImageNotFoundError(ImageLoadError, FileNotFoundError):

@@ -213,9 +213,12 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self : DatasetStatsStandardizer
         """
+        self._validate_params()
+        # reset and merge under one lock: a concurrent partial_fit never sees half a fit
         with self._get_lock():
             self._reset()
-        return self.partial_fit(X, y)
+            self._merge_batch(X)
+        return self
 
     def partial_fit(self, X, y=None):
         """Merge the statistics of one more batch.
@@ -232,32 +235,36 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         """
         self._validate_params()
         with self._get_lock():
-            first = not hasattr(self, "n_pixels_seen_")
-            X = check_batch(self, X, reset=first, data_format=self.data_format)
-            n, mean, m2 = batch_moments(_as_pixels(X, self.data_format))
-            if self.input_scale != 1.0:
-                mean = mean * self.input_scale
-                m2 = m2 * (self.input_scale * self.input_scale)
-            if first:
-                seen, old_mean, old_m2, images = 0, mean * 0, m2 * 0, 0
-            else:
-                seen, old_mean, old_m2, images = (
-                    self.n_pixels_seen_, self.mean_, self._m2, self.n_samples_seen_
-                )
-            seen, mean, m2 = merge_moments(seen, old_mean, old_m2, n, mean, m2)
-            self.n_pixels_seen_ = seen
-            self.n_samples_seen_ = images + X.shape[0]
-            self.mean_ = mean
-            self._m2 = m2
-            self.var_ = m2 / seen if seen else np.zeros_like(m2)
-            if self.with_std:
-                scale = np.sqrt(self.var_)
-                # a constant channel: scale 1 (as scikit-learn's StandardScaler), never NaN
-                scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
-                self.scale_ = scale
-            else:
-                self.scale_ = None
+            self._merge_batch(X)
         return self
+
+    def _merge_batch(self, X) -> None:
+        """Merge one batch into the running statistics; the caller holds the lock."""
+        first = not hasattr(self, "n_pixels_seen_")
+        X = check_batch(self, X, reset=first, data_format=self.data_format)
+        n, mean, m2 = batch_moments(_as_pixels(X, self.data_format))
+        if self.input_scale != 1.0:
+            mean = mean * self.input_scale
+            m2 = m2 * (self.input_scale * self.input_scale)
+        if first:
+            seen, old_mean, old_m2, images = 0, mean * 0, m2 * 0, 0
+        else:
+            seen, old_mean, old_m2, images = (
+                self.n_pixels_seen_, self.mean_, self._m2, self.n_samples_seen_
+            )
+        seen, mean, m2 = merge_moments(seen, old_mean, old_m2, n, mean, m2)
+        self.n_pixels_seen_ = seen
+        self.n_samples_seen_ = images + X.shape[0]
+        self.mean_ = mean
+        self._m2 = m2
+        self.var_ = m2 / seen if seen else np.zeros_like(m2)
+        if self.with_std:
+            scale = np.sqrt(self.var_)
+            # a constant channel: scale 1 (as scikit-learn's StandardScaler), never NaN
+            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+            self.scale_ = scale
+        else:
+            self.scale_ = None
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray]:
         """(a, b) per channel such that transform(x) = a * x + b."""
