@@ -1,53 +1,40 @@
 """skprep: scikit-learn transformers for the input preprocessing of deep-learning models.
 
-``import skprep`` is light: it imports numpy, Pillow and scikit-learn, never
-TensorFlow. Estimators that need Keras import it when they are first used.
+``import skprep`` is light: every public name is resolved from its module on first
+access, so the import itself loads neither scikit-learn nor TensorFlow. Estimators
+that need Keras (or Dask, skops, tqdm) import it when they are first used.
 """
 
 from __future__ import annotations
 
-from .exceptions import (
-    ImageLoadError,
-    InputRangeWarning,
-    SkprepError,
-    SkprepWarning,
-    UnknownModelError,
-)
-from .images import ImageLoader, load_images
-from .normalize import KerasModeNormalizer, preprocess, unpreprocess
-from .registry import ModelSpec, get_model_spec, list_models
-from .stats import DatasetStatsStandardizer
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "ImageLoader",
-    "load_images",
-    "KerasModeNormalizer",
-    "preprocess",
-    "unpreprocess",
-    "DatasetStatsStandardizer",
-    "ModelSpec",
-    "get_model_spec",
-    "list_models",
-    "SkprepError",
-    "ImageLoadError",
-    "UnknownModelError",
-    "SkprepWarning",
-    "InputRangeWarning",
-]
+# public name -> module that defines it; resolved on first attribute access (PEP 562)
+_LAZY: dict[str, str] = {
+    "ImageLoader": "images",
+    "load_images": "images",
+    "KerasModeNormalizer": "normalize",
+    "preprocess": "normalize",
+    "unpreprocess": "normalize",
+    "DatasetStatsStandardizer": "stats",
+    "ModelSpec": "registry",
+    "get_model_spec": "registry",
+    "list_models": "registry",
+    "SkprepError": "exceptions",
+    "ImageLoadError": "exceptions",
+    "UnknownModelError": "exceptions",
+    "SkprepWarning": "exceptions",
+    "InputRangeWarning": "exceptions",
+}
 
-# Names whose modules import Keras / optional dependencies: resolved on first access.
-_LAZY: dict[str, str] = {}
-
+__all__ = ["__version__", *_LAZY]
 
 def __getattr__(name: str):
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'skprep' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(f".{module_name}", __name__), name)
     globals()[name] = value
     return value
