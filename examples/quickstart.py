@@ -79,8 +79,8 @@ import json, sys, joblib, skprep
 paths = json.load(open(sys.argv[1]))
 pipe = joblib.load(sys.argv[2])           # the trusted way: one joblib file
 bundle = skprep.load(sys.argv[3])         # the safe way: checked, no pickle
-print(json.dumps({"joblib": pipe.predict(paths).tolist(),
-                  "bundle": bundle.predict(paths).tolist()}))
+print(json.dumps({"joblib": pipe.predict_proba(paths).tolist(),
+                  "bundle": bundle.predict_proba(paths).tolist()}))
 """
 
 
@@ -141,11 +141,12 @@ def main(argv=None) -> dict:
         [sys.executable, "-c", textwrap.dedent(RELOAD), str(paths_file), str(joblib_path),
          str(bundle_path)], capture_output=True, text=True, env=env, check=True)
     served = json.loads(result.stdout.strip().splitlines()[-1])
-    here = pipe.predict(test_paths).tolist()
+    here = pipe.predict_proba(test_paths).tolist()  # JSON floats round-trip exactly
     same = served["joblib"] == here and served["bundle"] == here
-    accuracy = float(np.mean(np.array(served["bundle"]) == y_test))
+    accuracy = float(np.mean(np.argmax(served["bundle"], axis=1) == y_test))
     print(f"5. a fresh Python process reloaded both files and predicted {len(test_paths)} "
-          f"held-out images: accuracy {accuracy:.2f}; identical to this process: {same}")
+          f"held-out images: accuracy {accuracy:.2f}; probabilities identical to this process: "
+          f"{same}")
     elapsed = time.perf_counter() - start
     print(f"done in {elapsed:.0f} s; files in {out}")
     return {"cv_accuracy": float(cv.mean()), "held_out_accuracy": accuracy,
