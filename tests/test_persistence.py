@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import pickle
 import zipfile
@@ -59,6 +60,13 @@ def test_untrusted_types_are_listed_and_refused(tmp_path):
     skprep.save(pipe, tmp_path / "fn.skprep")
     with pytest.raises(BundleError, match=r"not trusted: \['(posix|nt)\.system'\]"):
         skprep.load(tmp_path / "fn.skprep")
+    # a function the user chooses to trust
+    pipe = Pipeline([("f", FunctionTransformer(math.sqrt)), ("s", StandardScaler())])
+    skprep.save(pipe, tmp_path / "sqrt.skprep")
+    with pytest.raises(BundleError, match=r"trusted=\['math.sqrt'\]"):
+        skprep.load(tmp_path / "sqrt.skprep")
+    loaded = skprep.load(tmp_path / "sqrt.skprep", trusted=["math.sqrt"])
+    assert loaded.named_steps["f"].func is math.sqrt
 
 
 def test_sklearn_only_roundtrip_and_manifest(tmp_path):
