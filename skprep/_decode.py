@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from .exceptions import (
     ImageDecodeError,
@@ -40,7 +40,7 @@ from .exceptions import (
 )
 
 __all__ = ["INTERPOLATIONS", "DecodeOptions", "decode_item", "describe_item", "classify",
-           "cause_text", "CHANNELS"]
+           "cause_text", "CHANNELS", "ensure_plugins"]
 
 #: Pillow resampling filters by the names Keras uses.
 INTERPOLATIONS: dict[str, int] = {
@@ -196,16 +196,21 @@ class _TrackedBytes(io.BytesIO):
 _plugins_ready = False
 
 
+def ensure_plugins() -> None:
+    """Register every Pillow format plugin once (call before starting threads)."""
+    global _plugins_ready
+    if not _plugins_ready:
+        Image.init()
+        _plugins_ready = True
+
+
 def _identify(fp: _TrackedBytes) -> ImageFile.ImageFile:
     """Open the header like ``Image.open``, without its decompression-bomb check.
 
     Pillow's own check warns (or raises) against the global ``MAX_IMAGE_PIXELS``;
     ``ImageLoader`` checks its own ``max_pixels`` right after this instead.
     """
-    global _plugins_ready
-    if not _plugins_ready:
-        Image.init()
-        _plugins_ready = True
+    ensure_plugins()
     prefix = fp.getvalue()[:16]
     broken: list[tuple[str, Exception]] = []
     for fmt in list(Image.ID):
@@ -420,7 +425,7 @@ def _maybe_draft(img: ImageFile.ImageFile, opts: DecodeOptions) -> tuple[int, tu
     """
     stored = img.size
     if (opts.target is None or opts.reducing_gap is None or opts.interpolation == "nearest"
-            or img.format != "JPEG"):
+            or not isinstance(img, JpegImagePlugin.JpegImageFile)):  # JPEG and MPO
         return 1, stored
     target_wh = (opts.target[1], opts.target[0])
     shown = stored

@@ -29,6 +29,7 @@ from ._decode import (
     classify,
     decode_item,
     describe_item,
+    ensure_plugins,
 )
 from ._load_report import ImageLoadReport
 from ._progress import progress
@@ -370,6 +371,7 @@ default="bilinear"
         """
         opts = self._options()
         items = _as_items(X)
+        ensure_plugins()
         n_items = len(items)
         results: list[np.ndarray | None] = [None] * n_items
         errors: dict[int, BaseException] = {}
