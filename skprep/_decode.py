@@ -477,7 +477,7 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
             raise ImageDecodeError(
                 f"truncated {img.format} file: the decoder ran out of data"
             )
-    if opts.exif_transpose:
+    if opts.exif_transpose and _orientation(img) != 1:
         img = ImageOps.exif_transpose(img)
     img = _convert(img, opts.color_mode, opts.background)
     img = _resize(img, opts, scale, full)

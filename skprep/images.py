@@ -383,6 +383,13 @@ default="bilinear"
                 errors[index] = exc
 
         n_threads = self._n_threads(n_items)
+        if n_threads > 1:  # lazy PIL images: load once here, not racing in two threads
+            for item in items:
+                if isinstance(item, Image.Image):
+                    try:
+                        item.load()
+                    except Exception:  # noqa: BLE001 - reported by the worker below
+                        pass
         desc = "ImageLoader"
         if n_threads == 1:
             for index in progress(range(n_items), total=n_items, verbose=self.verbose,

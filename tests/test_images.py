@@ -408,3 +408,11 @@ def test_threads_give_identical_batches(camera_jpegs):
     items = camera_jpegs * 2
     np.testing.assert_array_equal(ImageLoader((32, 48), n_jobs=2).transform(items),
                                   ImageLoader((32, 48), n_jobs=1).transform(items))
+
+
+def test_lazy_pil_images_shared_between_threads(tmp_path):
+    path = tmp_path / "lazy.png"
+    Image.fromarray(pattern(30, 20)).save(path)
+    lazy = Image.open(path)  # not loaded yet; the same object four times
+    out = ImageLoader((10, 10), n_jobs=2).transform([lazy] * 4)
+    np.testing.assert_array_equal(out, np.repeat(ImageLoader((10, 10)).transform(path), 4, 0))
