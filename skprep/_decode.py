@@ -10,11 +10,11 @@ and results do not depend on them:
   identification loop (Pillow's decompression-bomb check, warning included, is not
   involved, so any ``max_pixels`` works and no Pillow warning leaks);
 - truncation and corruption are detected by structural checks that do not read the
-  flag: JPEG must end its last scan with an EOI marker, PNG chunks must all have valid
-  CRCs and end with IEND, and when another library has set
-  ``LOAD_TRUNCATED_IMAGES=True`` (which makes Pillow pad missing data with grey),
-  PNG's zlib stream is checked for completeness and any other format's decoder
-  running out of bytes is reported as truncation.
+  flag: PNG chunks must all have valid CRCs (Pillow skips the IDAT ones) and end with
+  IEND; when another library has set ``LOAD_TRUNCATED_IMAGES=True`` (which makes
+  Pillow pad missing data with grey instead of raising), JPEG markers are walked to
+  the end-of-image marker, PNG's zlib stream is checked for completeness, and any
+  other format's decoder running out of bytes is reported as truncation.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import stat
 import struct
 import zlib
@@ -244,13 +245,48 @@ def _check_pixels(img: Image.Image, max_pixels: int | None) -> None:
         )
 
 
+# in entropy-coded data, 0xFF is followed by 0x00 (stuffing), RSTn or fill 0xFF; anything
+# else is the next marker
+_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _check_jpeg(data: bytes) -> None:
-    """The last scan (SOS) must be followed by an EOI marker: otherwise it is truncated."""
-    last_sos = data.rfind(b"\xff\xda")
-    if last_sos < 0 or data.rfind(b"\xff\xd9") < last_sos:
-        raise ImageDecodeError(
-            "truncated JPEG: the image data ends before its end-of-image marker"
-        )
+    """Walk the JPEG markers to the end-of-image (EOI): refuse data that ends first.
+
+    Only needed when ``LOAD_TRUNCATED_IMAGES`` is set (Pillow then pads a truncated
+    JPEG with grey instead of raising). Bytes after EOI (camera trailers) are ignored;
+    junk between segments is skipped, as libjpeg does.
+    """
+    truncated = ImageDecodeError(
+        "truncated JPEG: the image data ends before its end-of-image marker"
+    )
+    pos, end = 2, len(data)
+    while True:
+        pos = data.find(b"\xff", pos)  # tolerate junk between segments
+        if pos < 0:
+            raise truncated
+        while pos + 1 < end and data[pos + 1] == 0xFF:  # fill bytes
+            pos += 1
+        if pos + 1 >= end:
+            raise truncated
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return
+        if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0x00):
+            pos += 2
+            continue
+        if pos + 4 > end:
+            raise truncated
+        seg_end = pos + 2 + ((data[pos + 2] << 8) | data[pos + 3])
+        if seg_end > end:
+            raise truncated
+        if marker == 0xDA:  # start of scan: skip the entropy-coded data
+            found = _JPEG_NEXT_MARKER.search(data, seg_end)
+            if found is None:
+                raise truncated
+            pos = found.start()
+        else:
+            pos = seg_end
 
 
 def _check_png(data: bytes, strict_zlib: bool) -> None:
@@ -466,7 +502,7 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
         _select_frame(img, opts.frame)
         _check_pixels(img, opts.max_pixels)
         lenient = ImageFile.LOAD_TRUNCATED_IMAGES  # read, never written
-        if img.format == "JPEG":
+        if lenient and img.format in ("JPEG", "MPO"):
             _check_jpeg(data)
         elif img.format == "PNG" and data.startswith(_PNG_SIGNATURE):
             _check_png(data, strict_zlib=bool(lenient))

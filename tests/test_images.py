@@ -416,3 +416,39 @@ def test_lazy_pil_images_shared_between_threads(tmp_path):
     lazy = Image.open(path)  # not loaded yet; the same object four times
     out = ImageLoader((10, 10), n_jobs=2).transform([lazy] * 4)
     np.testing.assert_array_equal(out, np.repeat(ImageLoader((10, 10)).transform(path), 4, 0))
+
+
+def _outcome(data, **params):
+    try:
+        return ImageLoader((12, 12), **params).transform(data)
+    except ImageLoadError as exc:
+        return type(exc)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL")
+def test_truncation_outcomes_do_not_depend_on_pillows_global_flag(monkeypatch):
+    """Every prefix of every seed format: same result with and without the flag."""
+    from image_corpus import seed_files
+
+    for name, data in seed_files().items():
+        cuts = sorted({*range(8, len(data), max(1, len(data) // 25)), len(data) - 1})
+        for cut in cuts:
+            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
+            strict = _outcome(data[:cut])
+            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+            lenient = _outcome(data[:cut])
+            if isinstance(strict, np.ndarray):
+                assert isinstance(lenient, np.ndarray), (name, cut, lenient)
+                np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
+            else:
+                assert lenient is strict, (name, cut, lenient, strict)
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_jpeg_with_camera_trailer_after_eoi_loads(monkeypatch, lenient):
+    """Bytes after the end-of-image marker (phone trailers) are not truncation."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
+    jpeg = _encode(Image.fromarray(pattern(40, 30)), "JPEG", quality=90)
+    trailer = b"\xff\xda\x00\x08garbage\xff\xd8" + bytes(range(256)) * 4
+    np.testing.assert_array_equal(ImageLoader((10, 10)).transform(jpeg + trailer),
+                                  ImageLoader((10, 10)).transform(jpeg))
