@@ -21,6 +21,7 @@ import zlib
 import numpy as np
 import pytest
 from image_corpus import seed_files
+from PIL import ImageFile
 
 from skprep import ImageLoader
 from skprep.exceptions import ImageLoadError, SkprepWarning
@@ -111,8 +112,11 @@ def test_seeds_load(seeds):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning:PIL")
-def test_fuzz_only_image_load_errors_escape(seeds):
-    rng = np.random.default_rng(SEED)
+@pytest.mark.parametrize("lenient", [False, True], ids=["strict", "LOAD_TRUNCATED_IMAGES"])
+def test_fuzz_only_image_load_errors_escape(seeds, monkeypatch, lenient):
+    """Also with Pillow's global LOAD_TRUNCATED_IMAGES set, as another library might."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
+    rng = np.random.default_rng(SEED + lenient)
     loader = ImageLoader(TARGET, max_pixels=1_000_000, on_error="raise")
     names = sorted(seeds)
     unexpected, slow = [], []
@@ -138,7 +142,7 @@ def test_fuzz_only_image_load_errors_escape(seeds):
             if elapsed > MAX_SECONDS_PER_CASE:
                 slow.append((case, name, how, round(elapsed, 2)))
     skprep_warnings = [w for w in caught if issubclass(w.category, SkprepWarning)]
-    header = f"seed={SEED} examples={N_EXAMPLES}"
+    header = f"seed={SEED + lenient} examples={N_EXAMPLES} lenient={lenient}"
     assert not unexpected, f"{header}: non-ImageLoadError escaped: {unexpected[:10]}"
     assert not slow, f"{header}: cases over {MAX_SECONDS_PER_CASE}s: {slow[:10]}"
     assert not skprep_warnings
