@@ -159,7 +159,8 @@ CASE_NAMES = [
     "just_over_pixel_limit", "grayscale_jpeg", "cmyk_jpeg", "rgba_png",
     "palette_transparency_png", "gray16_png", "rgb16_png", "float_tiff", "float_tiff_255",
     "float_tiff_out_of_range", "onebit_png", "webp_lossless", "animated_gif",
-    "animated_gif_frame2", "multipage_tiff", "multipage_tiff_last", "one_by_one",
+    "animated_gif_frame2", "multipage_tiff", "multipage_tiff_last", "animated_webp_frame1",
+    "apng_last", "one_by_one",
     "ten_thousand_by_ten", "missing_path", "directory", "symlink_loop",
     "unicode_name_with_spaces", "png_named_jpg",
     *[f"exif_orientation_{k}" for k in range(2, 9)],
@@ -302,6 +303,18 @@ def build_corpus(root: Path) -> dict[str, Case]:
                                                                  for f in frames[1:]]))
     cases["multipage_tiff"] = Case(tiff, expected=frames[0])
     cases["multipage_tiff_last"] = Case(tiff, expected=frames[2], params={"frames": -1})
+    pil_frames = [Image.fromarray(f) for f in frames]
+    cases["animated_webp_frame1"] = Case(
+        _write(root, "animated.webp", _encode(pil_frames[0], "WEBP", save_all=True,
+                                              append_images=pil_frames[1:], duration=40,
+                                              lossless=True)),
+        expected=frames[1], params={"frames": 1},
+    )
+    cases["apng_last"] = Case(
+        _write(root, "animated.png", _encode(pil_frames[0], "PNG", save_all=True,
+                                             append_images=pil_frames[1:], duration=40)),
+        expected=frames[2], params={"frames": -1},
+    )
 
     # ---- sizes and names
     cases["one_by_one"] = Case(

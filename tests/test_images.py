@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import resource
+import sys
 import time
 import tracemalloc
 import warnings
@@ -12,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 from image_corpus import CASE_NAMES, build_corpus, jpeg_with_orientation, pattern, png_bytes
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, ImageFilter
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -278,8 +279,8 @@ def test_raise_lists_every_failure_with_index_and_chained_cause():
 
 
 def test_verbose_progress_bar(capsys, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)  # the built-in bar
-    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the built-in bar
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     items = [Image.fromarray(pattern(8, 8))] * 3
     ImageLoader((4, 4), verbose=2).transform(items)
     assert "ImageLoader: 3/3 img" in capsys.readouterr().err
@@ -452,3 +453,15 @@ def test_jpeg_with_camera_trailer_after_eoi_loads(monkeypatch, lenient):
     trailer = b"\xff\xda\x00\x08garbage\xff\xd8" + bytes(range(256)) * 4
     np.testing.assert_array_equal(ImageLoader((10, 10)).transform(jpeg + trailer),
                                   ImageLoader((10, 10)).transform(jpeg))
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_draft_on_grayscale_and_cmyk_jpegs(mode):
+    rng = np.random.default_rng(2)
+    smooth = Image.fromarray(pattern(1600, 1200)).filter(ImageFilter.GaussianBlur(2))
+    noisy = np.clip(np.asarray(smooth).astype(np.int16) + rng.integers(-4, 5, (1200, 1600, 3)),
+                    0, 255).astype(np.uint8)
+    data = _encode(Image.fromarray(noisy).convert(mode), "JPEG", quality=90)
+    fast = ImageLoader((60, 80)).transform(data).astype(np.float64)
+    exact = ImageLoader((60, 80), reducing_gap=None).transform(data)
+    assert 0.0 < np.abs(fast - exact).mean() <= 1.5
