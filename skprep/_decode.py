@@ -223,7 +223,8 @@ def _identify(fp: _TrackedBytes) -> ImageFile.ImageFile:
         try:
             return factory(fp, "")
         except (SyntaxError, IndexError, TypeError, struct.error) as exc:
-            broken.append((fmt, exc))
+            if accept:  # its signature matched: a damaged file of that format
+                broken.append((fmt, exc))
     if broken:  # recognised by its signature, but its header is corrupt
         fmt, exc = broken[0]
         raise ImageDecodeError(f"corrupt {fmt} file: {exc or type(exc).__name__}") from exc

@@ -465,3 +465,15 @@ def test_draft_on_grayscale_and_cmyk_jpegs(mode):
     fast = ImageLoader((60, 80)).transform(data).astype(np.float64)
     exact = ImageLoader((60, 80), reducing_gap=None).transform(data)
     assert 0.0 < np.abs(fast - exact).mean() <= 1.5
+
+
+def test_decode_messages_say_what_is_wrong(corpus):
+    def message(item):
+        return ImageLoader((4, 4), on_error="fill").load([item], return_report=True)[1].messages[0]
+
+    assert message(b"not an image") == (
+        "not a recognized image format (corrupt file, or not an image)"
+    )
+    assert message(corpus["png_bad_header_crc"].path).startswith("corrupt PNG file")
+    assert "CRC" in message(corpus["png_bad_data_crc"].path)
+    assert message(corpus["zero_bytes"].path) == "the file is empty (0 bytes)"
