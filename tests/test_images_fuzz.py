@@ -26,7 +26,7 @@ from PIL import ImageFile
 from skprep import ImageLoader
 from skprep.exceptions import ImageLoadError, SkprepWarning
 
-N_EXAMPLES = int(os.environ.get("SKPREP_FUZZ_EXAMPLES", "4000"))
+N_EXAMPLES = int(os.environ.get("SKPREP_FUZZ_EXAMPLES", "3000"))
 SEED = int(os.environ.get("SKPREP_FUZZ_SEED", "20261201"))
 MAX_SECONDS_PER_CASE = 1.0
 TARGET = (16, 16)
