@@ -438,6 +438,12 @@ default="bilinear"
             warnings.warn(warning, stacklevel=3)
         return batch
 
+    def _load(self, X: Any) -> tuple[np.ndarray, list[ImageFailure]]:
+        """Batch and failures, no warning (kept for callers of the earlier private API,
+        e.g. the Dask helpers, which re-index and report failures themselves)."""
+        batch, report = self.load(X, return_report=True)
+        return batch, list(report.failures)
+
     def _assemble(self, results: list[np.ndarray | None], opts: DecodeOptions,
                   n_items: int) -> np.ndarray:
         shape = self._batch_shape(results, opts.target, CHANNELS[self.color_mode])

@@ -477,3 +477,14 @@ def test_decode_messages_say_what_is_wrong(corpus):
     assert message(corpus["png_bad_header_crc"].path).startswith("corrupt PNG file")
     assert "CRC" in message(corpus["png_bad_data_crc"].path)
     assert message(corpus["zero_bytes"].path) == "the file is empty (0 bytes)"
+
+
+def test_private_load_keeps_its_earlier_contract():
+    """(batch, failures) without a warning: skprep.distributed relies on it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch, failures = ImageLoader((4, 4), on_error="fill")._load(_bad_batch())
+    assert batch.shape == (5, 4, 4, 3) and [f.index for f in failures] == [1, 3]
+    assert all(isinstance(f, ImageFailure) for f in failures)
+    with pytest.raises(ImageLoadError):
+        ImageLoader((4, 4))._load(_bad_batch())
