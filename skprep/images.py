@@ -106,7 +106,8 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     For output bit-identical to ``keras.utils.load_img(path, target_size=...,
     interpolation="nearest")`` + ``img_to_array``, use ``interpolation="nearest",
     exif_transpose=False, dtype="float32"`` (and ``resize_mode="crop"`` for Keras'
-    ``keep_aspect_ratio=True``).
+    ``keep_aspect_ratio=True``). With Keras' other interpolations, also pass
+    ``reducing_gap=None`` (full decode and one Pillow resize, as Keras does).
 
     **Input contract.** Each item either loads as described or raises the listed
     :class:`~skprep.exceptions.ImageLoadError` subclass, whose message names the item's
