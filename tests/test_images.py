@@ -312,7 +312,7 @@ def test_containers_order_and_threads(tmp_path):
         np.testing.assert_array_equal(ImageLoader((12, 10), n_jobs=-1).transform(variant), ref)
     for i, arr in enumerate(photos):
         expected = np.asarray(Image.fromarray(arr).resize((10, 12), Image.Resampling.BILINEAR,
-                                                          reducing_gap=1.1))
+                                                          reducing_gap=2.0))
         np.testing.assert_array_equal(ref[i], expected)
     single = ImageLoader((12, 10)).transform(str(paths[2]))
     np.testing.assert_array_equal(single, ref[2:3])
