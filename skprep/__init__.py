@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "ImageLoader": "images",
     "load_images": "images",
+    "ImageLoadReport": "images",
     "KerasModeNormalizer": "normalize",
     "preprocess": "normalize",
     "unpreprocess": "normalize",
