@@ -19,6 +19,7 @@ give bit-identical results to ``preprocess_input(x.astype("float32"))``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -80,14 +81,20 @@ def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
         ufunc(out, operand, out=out)
 
 
-def _tiled_steps(mode: str, n_channels: int) -> list[tuple[np.ufunc, Any]]:
-    """The steps for a flat channels-last chunk: per-channel operands tiled to a chunk."""
+@functools.lru_cache(maxsize=16)
+def _tiled_steps(mode: str, n_channels: int) -> tuple[tuple[np.ufunc, Any], ...]:
+    """The steps for a flat channels-last chunk: per-channel operands tiled to a chunk.
+
+    Built once per (mode, channels) and kept read-only, so a call allocates nothing
+    but its output (and a small flip buffer in caffe mode).
+    """
     steps = []
     for ufunc, operand in _keras_steps(mode):
         if np.ndim(operand):
             operand = np.tile(operand, _CHUNK_ELEMENTS // n_channels)
+            operand.flags.writeable = False
         steps.append((ufunc, operand))
-    return steps
+    return tuple(steps)
 
 
 def _fused(src: np.ndarray, out: np.ndarray, steps, n_channels: int, flip: bool) -> None:
