@@ -86,7 +86,7 @@ def _tiled_steps(mode: str, n_channels: int) -> tuple[tuple[np.ufunc, Any], ...]
     """The steps for a flat channels-last chunk: per-channel operands tiled to a chunk.
 
     Built once per (mode, channels) and kept read-only, so a call allocates nothing
-    but its output (and a small flip buffer in caffe mode).
+    but its output.
     """
     steps = []
     for ufunc, operand in _keras_steps(mode):
@@ -102,19 +102,18 @@ def _fused(src: np.ndarray, out: np.ndarray, steps, n_channels: int, flip: bool)
 
     Every chunk is cast and then transformed while it is in cache; the only full-size
     array is ``out``. With ``flip``, the channels of each pixel are reversed (RGB ->
-    BGR) through a small buffer of the source dtype first.
+    BGR) by the cast itself, one strided copy per channel.
     """
-    buffer = np.empty(_CHUNK_ELEMENTS, dtype=src.dtype) if flip else None
     for start in range(0, src.size, _CHUNK_ELEMENTS):
         chunk = src[start : start + _CHUNK_ELEMENTS]
         size = chunk.size
-        if buffer is not None:
-            flipped = buffer[:size]
-            for c in range(n_channels):
-                flipped[c::n_channels] = chunk[n_channels - 1 - c :: n_channels]
-            chunk = flipped
         target = out[start : start + size]
-        np.copyto(target, chunk, casting="unsafe")
+        if flip:
+            for c in range(n_channels):
+                np.copyto(target[c::n_channels], chunk[n_channels - 1 - c :: n_channels],
+                          casting="unsafe")
+        else:
+            np.copyto(target, chunk, casting="unsafe")
         for ufunc, operand in steps:
             ufunc(target, operand[:size] if np.ndim(operand) else operand, out=target)
 
