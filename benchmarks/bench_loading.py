@@ -57,7 +57,7 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "web_jpeg": [(KERAS, 1.4), ("tf.data, antialias", 2.0)],
     "png": [(KERAS, 1.3)],
 }
-COUNTS = {"camera_jpeg": (24, 4), "web_jpeg": (160, 24), "png": (160, 24)}  # (full, quick)
+COUNTS = {"camera_jpeg": (24, 4), "web_jpeg": (120, 24), "png": (60, 12)}  # (full, quick)
 
 
 def _reference(path: str) -> np.ndarray:
