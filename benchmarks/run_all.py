@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -114,7 +115,7 @@ def report(entries: dict[str, dict], info: dict, quick: bool) -> str:
         body = [line for line in entry["stdout"].splitlines()
                 if not line.startswith("Machine:")]
         parts += ["\n".join(body).strip(), "", f"_({entry['seconds']:.0f} s)_", ""]
-    return "\n".join(parts)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(parts))
 
 
 def main(argv=None) -> dict:
