@@ -279,6 +279,14 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
     --------
     DatasetStatsStandardizer : per-channel mean/std fitted on your own data.
 
+    Notes
+    -----
+    ``transform`` allocates nothing full-size but its float32 output: contiguous input
+    is cast and transformed cache-sized chunk by chunk, in place, with Keras' own
+    float32 operations in Keras' order (so the result stays bit-identical). Keras'
+    ``preprocess_input(x.astype("float32"))`` makes the same single allocation but runs
+    one strided pass over the whole batch per channel and operation.
+
     Examples
     --------
     >>> import numpy as np
