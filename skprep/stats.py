@@ -25,12 +25,16 @@ _ROWS_PER_CHUNK = 1 << 16  # pixels per chunk: 1.5 MiB of float64 for RGB, stays
 _PIXELS_PER_ROW = 256  # pixels per row when centring float chunks
 
 
-def _as_pixels(X: np.ndarray, data_format: str) -> np.ndarray:
-    """View or copy of X as (n_pixels, C)."""
-    axis = channel_axis(X.ndim, data_format)
-    if axis != X.ndim - 1:
-        X = np.moveaxis(X, axis, -1)
-    return X.reshape(-1, X.shape[-1])
+def _pixel_views(X: np.ndarray, data_format: str) -> list[np.ndarray]:
+    """X as (n_pixels, C) pieces: the whole batch when channels are last, else one per image.
+
+    With channels first, a contiguous image ``(C, H, W)`` is a ``(H * W, C)`` view, so
+    nothing batch-sized is copied; the batch as a whole cannot be viewed that way.
+    """
+    n_channels = X.shape[channel_axis(X.ndim, data_format)]
+    if channel_axis(X.ndim, data_format) == X.ndim - 1:
+        return [X.reshape(-1, n_channels)]
+    return [np.moveaxis(image, 0, -1).reshape(-1, n_channels) for image in X]
 
 
 def _uint8_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,16 +127,32 @@ def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     >>> batch_moments(np.array([[0, 10], [2, 10]], dtype=np.uint8))
     (2, array([ 1., 10.]), array([2., 0.]))
     """
-    n, n_channels = pixels.shape
+    return _moments_of_pieces([pixels])
+
+
+def _moments_of_pieces(pieces: list[np.ndarray]) -> tuple[int, np.ndarray, np.ndarray]:
+    """:func:`batch_moments` of the row-wise concatenation of ``pieces`` (same dtype)."""
+    n_channels = pieces[0].shape[1]
+    n = sum(len(piece) for piece in pieces)
     if n == 0:
         return 0, np.zeros(n_channels), np.zeros(n_channels)
-    if pixels.dtype.kind in "uib" and pixels.itemsize <= 2:
-        s1, s2 = _uint8_sums(pixels) if pixels.dtype == np.uint8 else _integer_sums(pixels)
+    dtype = pieces[0].dtype
+    if dtype.kind in "uib" and dtype.itemsize <= 2:
+        sums = _uint8_sums if dtype == np.uint8 else _integer_sums
+        s1 = np.zeros(n_channels, dtype=np.int64)
+        s2 = np.zeros(n_channels, dtype=np.int64)
+        for piece in pieces:
+            a, b = sums(piece)
+            s1 += a
+            s2 += b
         mean = np.array([int(a) / n for a in s1])
         # M2 = s2 - s1^2 / n, exactly, in Python integers
         m2 = np.array([(n * int(b) - int(a) * int(a)) / n for a, b in zip(s1, s2, strict=True)])
         return n, mean, m2
-    mean, m2 = _float_moments(pixels)
+    seen, mean, m2 = 0, np.zeros(n_channels), np.zeros(n_channels)
+    for piece in pieces:
+        if len(piece):
+            seen, mean, m2 = merge_moments(seen, mean, m2, len(piece), *_float_moments(piece))
     return n, mean, m2
 
 
@@ -299,7 +319,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         """Merge one batch into the running statistics; the caller holds the lock."""
         first = not hasattr(self, "n_pixels_seen_")
         X = check_batch(self, X, reset=first, data_format=self.data_format)
-        n, mean, m2 = batch_moments(_as_pixels(X, self.data_format))
+        n, mean, m2 = _moments_of_pieces(_pixel_views(X, self.data_format))
         if self.input_scale != 1.0:
             mean = mean * self.input_scale
             m2 = m2 * (self.input_scale * self.input_scale)

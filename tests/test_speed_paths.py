@@ -158,3 +158,32 @@ def test_partial_fit_from_8_threads_equals_sequential_fit(dtype):
     assert shared.n_pixels_seen_ == whole.n_pixels_seen_
     np.testing.assert_allclose(shared.mean_, whole.mean_, rtol=1e-12)
     np.testing.assert_allclose(shared.var_, whole.var_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_channels_first_statistics_per_image_equal_channels_last(dtype):
+    last = RNG.integers(0, 256, size=(6, 40, 30, 3)).astype(dtype)
+    first = np.ascontiguousarray(last.transpose(0, 3, 1, 2))
+    a = DatasetStatsStandardizer().fit(last)
+    b = DatasetStatsStandardizer(data_format="channels_first").fit(first)
+    assert a.n_pixels_seen_ == b.n_pixels_seen_ == 6 * 40 * 30
+    if dtype is np.uint8:  # exact integer sums whatever the pieces
+        np.testing.assert_array_equal(b.mean_, a.mean_)
+        np.testing.assert_array_equal(b.var_, a.var_)
+    else:
+        np.testing.assert_allclose(b.mean_, a.mean_, rtol=1e-13)
+        np.testing.assert_allclose(b.var_, a.var_, rtol=1e-11)
+
+
+def test_channels_first_statistics_copy_no_batch():
+    first = RNG.normal(100, 5, size=(32, 3, 96, 96)).astype(np.float32)
+    scaler = DatasetStatsStandardizer(data_format="channels_first")
+    scaler.fit(first[:1])
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        scaler.partial_fit(first)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * first.nbytes, (peak, first.nbytes)
