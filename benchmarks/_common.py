@@ -46,24 +46,38 @@ def parse_args(argv: Sequence[str] | None, description: str, *, repeats: int = 5
     return args
 
 
-def measure(fn: Callable[[], Any], repeats: int, *, warmup: int = 1) -> dict[str, Any]:
+def measure(fn: Callable[[], Any], repeats: int, *, warmup: int = 1,
+            keep_result: bool = False) -> dict[str, Any]:
     """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times; seconds per run.
 
-    The garbage collector is paused while a run is timed (collected between runs).
+    The garbage collector is paused while a run is timed (collected between runs; the
+    objects alive before the first timed run are frozen out of its view).
+    With ``keep_result``, the value returned by the last run is kept under "result".
     """
+    result = None
     for _ in range(warmup):
-        fn()
+        result = fn()
+    # what exists now (TensorFlow's object graph...) is never garbage: take it out of the
+    # collector's view, so that the collection before each run stays cheap
+    gc.collect()
+    gc.freeze()
     times = []
     for _ in range(repeats):
+        result = None
         gc.collect()
         gc.disable()
         try:
             start = time.perf_counter()
-            fn()
+            value = fn()
             times.append(time.perf_counter() - start)
         finally:
             gc.enable()
-    return {"median_s": statistics.median(times), "min_s": min(times), "times_s": times}
+        result = value if keep_result else None
+        del value
+    timing = {"median_s": statistics.median(times), "min_s": min(times), "times_s": times}
+    if keep_result:
+        timing["result"] = result
+    return timing
 
 
 def peak_memory(fn: Callable[[], Any]) -> int:

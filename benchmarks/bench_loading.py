@@ -133,12 +133,14 @@ def _run_corpus(corpus: str, paths: list[str], repeats: int, pool) -> list[dict]
     speeds: dict[str, float] = {}
     for name, (fn, is_skprep) in _implementations(paths, corpus, pool).items():
         call = (lambda fn=fn: fn(paths)) if is_skprep else fn
-        timing = measure(call, repeats)
+        timing = measure(call, repeats, keep_result=True)
+        output = timing.pop("result")
         speeds[name] = len(paths) / timing["median_s"]
         mad = None
         if not name.startswith("decode only"):
-            out = np.asarray(fn(paths[:4]) if is_skprep else call()[:4], np.float32)
+            out = np.asarray(output[:4], np.float32)
             mad = float(np.abs(out - reference).mean())
+        del output
         rows.append({"corpus": corpus, "implementation": name, "images_per_s": speeds[name],
                      "median_s": timing["median_s"], "mad_vs_full_decode": mad,
                      "times_s": timing["times_s"]})
