@@ -73,12 +73,20 @@ def _keras_steps(mode: str) -> list[tuple[np.ufunc, Any]]:
 
 
 def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
-    """Keras' float32 arithmetic on ``out`` (already flipped for caffe), in place."""
-    shape = [1] * out.ndim
-    shape[axis] = -1
+    """Keras' float32 arithmetic on ``out`` (already flipped for caffe), in place.
+
+    Per-channel operands are applied one channel at a time, as Keras does (a scalar
+    over a strided view is much faster than broadcasting over a last axis of 3).
+    """
+    index: list[Any] = [slice(None)] * out.ndim
     for ufunc, operand in _keras_steps(mode):
-        operand = operand.reshape(shape) if np.ndim(operand) else operand
-        ufunc(out, operand, out=out)
+        if not np.ndim(operand):
+            ufunc(out, operand, out=out)
+            continue
+        for c, value in enumerate(operand):
+            index[axis] = c
+            view = out[tuple(index)]
+            ufunc(view, value, out=view)
 
 
 @functools.lru_cache(maxsize=16)
@@ -129,6 +137,10 @@ def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndar
         return None
     out = np.empty(x.shape, dtype=_F32)
     n_channels = x.shape[axis]
+    if mode == "tf":  # scalar steps: whole-array passes are as fast, with no chunk overhead
+        np.copyto(out, x, casting="unsafe")
+        _apply_inplace(out, mode, axis)
+        return out
     if axis == x.ndim - 1:
         steps = _tiled_steps(mode, n_channels)
         _fused(x.reshape(-1), out.reshape(-1), steps, n_channels, flip)
