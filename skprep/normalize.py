@@ -19,6 +19,7 @@ give bit-identical results to ``preprocess_input(x.astype("float32"))``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -35,7 +36,9 @@ from .registry import get_model_spec
 __all__ = ["preprocess", "unpreprocess", "KerasModeNormalizer"]
 
 _F32 = np.float32
-_CHUNK_ELEMENTS = 1 << 22  # elements per chunk of the uint8 lookup path (16 MiB of float32)
+# elements per chunk of the fused path: a multiple of 3, so per-channel tiles stay aligned;
+# 192 KiB of float32 output, which stays in the L2 cache while the steps run over it
+_CHUNK_ELEMENTS = 3 * 16384
 
 
 def _mode_params(mode: str) -> tuple[Any, np.ndarray | None, np.ndarray | None, bool]:
@@ -50,28 +53,111 @@ def _mode_params(mode: str) -> tuple[Any, np.ndarray | None, np.ndarray | None, 
     return None, None, None, False
 
 
-def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
-    """Keras' float32 arithmetic on ``out`` (already flipped for caffe), in place."""
+def _keras_steps(mode: str) -> list[tuple[np.ufunc, Any]]:
+    """Keras' in-place float32 operations of a mode, in Keras' order.
+
+    Each step is ``(ufunc, operand)``: a float32 scalar, or a float32 array of shape
+    (3,) with one value per *output* channel.
+    """
     divisor, mean, std, _ = _mode_params(mode)
-    shape = [1] * out.ndim
-    shape[axis] = -1
     if mode == "tf":
-        out /= divisor
-        out -= _F32(1.0)
-        return
+        return [(np.divide, divisor), (np.subtract, _F32(1.0))]
+    steps: list[tuple[np.ufunc, Any]] = []
     if divisor is not None:
-        out /= divisor
+        steps.append((np.divide, divisor))
     if mean is not None:
-        out -= mean.reshape(shape)
+        steps.append((np.subtract, mean))
     if std is not None:
-        out /= std.reshape(shape)
+        steps.append((np.divide, std))
+    return steps
 
 
-def _lookup_tables(mode: str) -> np.ndarray:
-    """(3, 256) float32 table: output channel c of input value v, Keras-exact."""
-    values = np.broadcast_to(np.arange(256, dtype=_F32)[:, None], (256, 3)).copy()
-    _apply_inplace(values, mode, axis=1)
-    return np.ascontiguousarray(values.T)
+def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
+    """Keras' float32 arithmetic on ``out`` (already flipped for caffe), in place.
+
+    Per-channel operands are applied one channel at a time, as Keras does (a scalar
+    over a strided view is much faster than broadcasting over a last axis of 3).
+    """
+    index: list[Any] = [slice(None)] * out.ndim
+    for ufunc, operand in _keras_steps(mode):
+        if not np.ndim(operand):
+            ufunc(out, operand, out=out)
+            continue
+        for c, value in enumerate(operand):
+            index[axis] = c
+            view = out[tuple(index)]
+            ufunc(view, value, out=view)
+
+
+@functools.lru_cache(maxsize=16)
+def _tiled_steps(mode: str, n_channels: int) -> tuple[tuple[np.ufunc, Any], ...]:
+    """The steps for a flat channels-last chunk: per-channel operands tiled to a chunk.
+
+    Built once per (mode, channels) and kept read-only, so a call allocates nothing
+    but its output.
+    """
+    steps = []
+    for ufunc, operand in _keras_steps(mode):
+        if np.ndim(operand):
+            operand = np.tile(operand, _CHUNK_ELEMENTS // n_channels)
+            operand.flags.writeable = False
+        steps.append((ufunc, operand))
+    return tuple(steps)
+
+
+def _fused(src: np.ndarray, out: np.ndarray, steps, n_channels: int, flip: bool) -> None:
+    """Cast ``src`` into ``out`` and run ``steps`` chunk by chunk (both flat, contiguous).
+
+    Every chunk is cast and then transformed while it is in cache; the only full-size
+    array is ``out``. With ``flip``, the channels of each pixel are reversed (RGB ->
+    BGR) by the cast itself, one strided copy per channel.
+    """
+    for start in range(0, src.size, _CHUNK_ELEMENTS):
+        chunk = src[start : start + _CHUNK_ELEMENTS]
+        size = chunk.size
+        target = out[start : start + size]
+        if flip:
+            for c in range(n_channels):
+                np.copyto(target[c::n_channels], chunk[n_channels - 1 - c :: n_channels],
+                          casting="unsafe")
+        else:
+            np.copyto(target, chunk, casting="unsafe")
+        for ufunc, operand in steps:
+            ufunc(target, operand[:size] if np.ndim(operand) else operand, out=target)
+
+
+def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray | None:
+    """Keras' arithmetic, chunked and in place on the output; None if ``x`` does not fit.
+
+    Bit-identical to ``_apply_inplace`` on ``x.astype(float32)``: the same float32
+    operations on the same values, in the same order, only in cache-sized pieces and
+    with per-channel operands laid out contiguously (no strided passes).
+    """
+    if not x.flags.c_contiguous or x.ndim < 2 or x.dtype.kind not in "uif":
+        return None
+    out = np.empty(x.shape, dtype=_F32)
+    n_channels = x.shape[axis]
+    if mode == "tf":  # scalar steps: whole-array passes are as fast, with no chunk overhead
+        np.copyto(out, x, casting="unsafe")
+        _apply_inplace(out, mode, axis)
+        return out
+    if axis == x.ndim - 1:
+        steps = _tiled_steps(mode, n_channels)
+        _fused(x.reshape(-1), out.reshape(-1), steps, n_channels, flip)
+        return out
+    if axis != 1:
+        return None
+    # channels first: every (image, channel) plane is contiguous, operands are scalars
+    steps = _keras_steps(mode)
+    planes_in = x.reshape(x.shape[0], n_channels, -1)
+    planes_out = out.reshape(x.shape[0], n_channels, -1)
+    for c in range(n_channels):
+        src_c = n_channels - 1 - c if flip else c
+        channel_steps = [(ufunc, operand[c] if np.ndim(operand) else operand)
+                         for ufunc, operand in steps]
+        for i in range(x.shape[0]):
+            _fused(planes_in[i, src_c], planes_out[i, c], channel_steps, 1, False)
+    return out
 
 
 def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
@@ -113,24 +199,14 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
     _check_channels(x, mode, axis)
     flip = _mode_params(mode)[3]
-    if mode != "none" and x.dtype == np.uint8 and x.shape[axis] == 3:
-        return _preprocess_uint8(x, mode, axis, flip)
+    if mode != "none":
+        out = _preprocess_fast(x, mode, axis, flip)
+        if out is not None:
+            return out
     src = np.flip(x, axis=axis) if flip else x
     out = src.astype(_F32, copy=True)
     if mode != "none":
         _apply_inplace(out, mode, axis)
-    return out
-
-
-def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray:
-    lut = _lookup_tables(mode)
-    out = np.empty(x.shape, dtype=_F32)
-    index = [slice(None)] * x.ndim
-    for c in range(3):
-        index[axis] = c
-        src_index = list(index)
-        src_index[axis] = 2 - c if flip else c
-        np.take(lut[c], x[tuple(src_index)], out=out[tuple(index)], mode="clip")
     return out
 
 
@@ -214,6 +290,14 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
     See Also
     --------
     DatasetStatsStandardizer : per-channel mean/std fitted on your own data.
+
+    Notes
+    -----
+    ``transform`` allocates nothing full-size but its float32 output: contiguous input
+    is cast and transformed cache-sized chunk by chunk, in place, with Keras' own
+    float32 operations in Keras' order (so the result stays bit-identical). Keras'
+    ``preprocess_input(x.astype("float32"))`` makes the same single allocation but runs
+    one strided pass over the whole batch per channel and operation.
 
     Examples
     --------

@@ -21,22 +21,95 @@ from .exceptions import InputShapeError
 
 __all__ = ["DatasetStatsStandardizer", "batch_moments", "merge_moments"]
 
-_ROWS_PER_CHUNK = 1 << 20  # pixels per chunk when summing float input
+_ROWS_PER_CHUNK = 1 << 16  # pixels per chunk: 1.5 MiB of float64 for RGB, stays in cache
+_PIXELS_PER_ROW = 256  # pixels per row when centring float chunks
 
 
-def _as_pixels(X: np.ndarray, data_format: str) -> np.ndarray:
-    """View or copy of X as (n_pixels, C)."""
-    axis = channel_axis(X.ndim, data_format)
-    if axis != X.ndim - 1:
-        X = np.moveaxis(X, axis, -1)
-    return X.reshape(-1, X.shape[-1])
+def _pixel_views(X: np.ndarray, data_format: str) -> list[np.ndarray]:
+    """X as (n_pixels, C) pieces: the whole batch when channels are last, else one per image.
+
+    With channels first, a contiguous image ``(C, H, W)`` is a ``(H * W, C)`` view, so
+    nothing batch-sized is copied; the batch as a whole cannot be viewed that way.
+    """
+    n_channels = X.shape[channel_axis(X.ndim, data_format)]
+    if channel_axis(X.ndim, data_format) == X.ndim - 1:
+        return [X.reshape(-1, n_channels)]
+    return [np.moveaxis(image, 0, -1).reshape(-1, n_channels) for image in X]
+
+
+def _uint8_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-column sums of x and x**2 of uint8 pixels, from one histogram pass.
+
+    Each chunk is flattened, column c is offset into bins ``[256 c, 256 c + 256)``,
+    and one ``bincount`` counts every value of every column; the sums follow from
+    the counts in int64, exactly.
+    """
+    n, n_channels = pixels.shape
+    offsets = np.tile(np.arange(n_channels, dtype=np.intp) * 256, _ROWS_PER_CHUNK)
+    index = np.empty(_ROWS_PER_CHUNK * n_channels, dtype=np.intp)
+    counts = np.zeros(256 * n_channels, dtype=np.int64)
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        flat = np.ascontiguousarray(pixels[start : start + _ROWS_PER_CHUNK]).reshape(-1)
+        size = flat.size
+        np.add(flat, offsets[:size], out=index[:size])
+        counts += np.bincount(index[:size], minlength=counts.size)
+    counts = counts.reshape(n_channels, 256)
+    values = np.arange(256, dtype=np.int64)
+    return counts @ values, counts @ (values * values)
+
+
+def _integer_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-column sums of x and x**2 of small integers, in int64 chunks."""
+    n, n_channels = pixels.shape
+    s1 = np.zeros(n_channels, dtype=np.int64)
+    s2 = np.zeros(n_channels, dtype=np.int64)
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        chunk = pixels[start : start + _ROWS_PER_CHUNK].astype(np.int64)
+        s1 += chunk.sum(axis=0)
+        s2 += np.einsum("ij,ij->j", chunk, chunk)
+    return s1, s2
+
+
+def _float_moments(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and M2 per column of float pixels: two passes per cache-sized chunk.
+
+    Each chunk is copied once into a float64 buffer, summed with BLAS, centred on its
+    own mean and reduced; the chunks are merged with :func:`merge_moments`. Centring
+    and squaring work on rows of ``_PIXELS_PER_ROW`` pixels (the mean tiled along a
+    row), so that NumPy's inner loops run over long contiguous rows, not over C values.
+    """
+    n, n_channels = pixels.shape
+    rows = min(n, _ROWS_PER_CHUNK)
+    width = _PIXELS_PER_ROW * n_channels
+    buffer = np.empty(rows * n_channels)
+    ones = np.ones(rows)
+    seen, mean, m2 = 0, np.zeros(n_channels), np.zeros(n_channels)
+    for start in range(0, n, rows):
+        chunk = pixels[start : start + rows]
+        k = len(chunk)
+        flat = buffer[: k * n_channels]
+        block = flat.reshape(k, n_channels)
+        np.copyto(block, chunk)
+        chunk_mean = (ones[:k] @ block) / k
+        full = k - k % _PIXELS_PER_ROW
+        wide = flat[: full * n_channels].reshape(-1, width)
+        wide -= np.tile(chunk_mean, _PIXELS_PER_ROW)
+        chunk_m2 = np.einsum("ij,ij->j", wide, wide).reshape(_PIXELS_PER_ROW, n_channels)
+        chunk_m2 = chunk_m2.sum(axis=0)
+        if full < k:
+            tail = block[full:]
+            tail -= chunk_mean
+            chunk_m2 += np.einsum("ij,ij->j", tail, tail)
+        seen, mean, m2 = merge_moments(seen, mean, m2, k, chunk_mean, chunk_m2)
+    return mean, m2
 
 
 def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """Count, mean and sum of squared deviations (M2) per column, in float64.
 
-    Integer input is summed exactly (int64 / Python ints), float input in two
-    passes over chunks (no float64 copy of the whole batch).
+    Integer input is summed exactly (uint8 through one histogram pass, other small
+    integers in int64, then Python ints); float input chunk by chunk in float64
+    (no float64 copy of the whole batch).
 
     Parameters
     ----------
@@ -54,28 +127,32 @@ def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     >>> batch_moments(np.array([[0, 10], [2, 10]], dtype=np.uint8))
     (2, array([ 1., 10.]), array([2., 0.]))
     """
-    n, n_channels = pixels.shape
+    return _moments_of_pieces([pixels])
+
+
+def _moments_of_pieces(pieces: list[np.ndarray]) -> tuple[int, np.ndarray, np.ndarray]:
+    """:func:`batch_moments` of the row-wise concatenation of ``pieces`` (same dtype)."""
+    n_channels = pieces[0].shape[1]
+    n = sum(len(piece) for piece in pieces)
     if n == 0:
         return 0, np.zeros(n_channels), np.zeros(n_channels)
-    if pixels.dtype.kind in "uib" and pixels.itemsize <= 2:
+    dtype = pieces[0].dtype
+    if dtype.kind in "uib" and dtype.itemsize <= 2:
+        sums = _uint8_sums if dtype == np.uint8 else _integer_sums
         s1 = np.zeros(n_channels, dtype=np.int64)
         s2 = np.zeros(n_channels, dtype=np.int64)
-        for start in range(0, n, _ROWS_PER_CHUNK):
-            chunk = pixels[start : start + _ROWS_PER_CHUNK].astype(np.int64)
-            s1 += chunk.sum(axis=0)
-            s2 += np.einsum("ij,ij->j", chunk, chunk)
+        for piece in pieces:
+            a, b = sums(piece)
+            s1 += a
+            s2 += b
         mean = np.array([int(a) / n for a in s1])
         # M2 = s2 - s1^2 / n, exactly, in Python integers
         m2 = np.array([(n * int(b) - int(a) * int(a)) / n for a, b in zip(s1, s2, strict=True)])
         return n, mean, m2
-    total = np.zeros(n_channels)
-    for start in range(0, n, _ROWS_PER_CHUNK):
-        total += pixels[start : start + _ROWS_PER_CHUNK].sum(axis=0, dtype=np.float64)
-    mean = total / n
-    m2 = np.zeros(n_channels)
-    for start in range(0, n, _ROWS_PER_CHUNK):
-        dev = pixels[start : start + _ROWS_PER_CHUNK].astype(np.float64) - mean
-        m2 += np.einsum("ij,ij->j", dev, dev)
+    seen, mean, m2 = 0, np.zeros(n_channels), np.zeros(n_channels)
+    for piece in pieces:
+        if len(piece):
+            seen, mean, m2 = merge_moments(seen, mean, m2, len(piece), *_float_moments(piece))
     return n, mean, m2
 
 
@@ -242,7 +319,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         """Merge one batch into the running statistics; the caller holds the lock."""
         first = not hasattr(self, "n_pixels_seen_")
         X = check_batch(self, X, reset=first, data_format=self.data_format)
-        n, mean, m2 = batch_moments(_as_pixels(X, self.data_format))
+        n, mean, m2 = _moments_of_pieces(_pixel_views(X, self.data_format))
         if self.input_scale != 1.0:
             mean = mean * self.input_scale
             m2 = m2 * (self.input_scale * self.input_scale)
