@@ -27,6 +27,10 @@ _LAZY: dict[str, str] = {
     "UnknownModelError": "exceptions",
     "SkprepWarning": "exceptions",
     "InputRangeWarning": "exceptions",
+    "TextVectorizer": "text",
+    "SequencePadder": "text",
+    "TextInputError": "exceptions",
+    "VocabularyError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -24,6 +24,8 @@ __all__ = [
     "SkprepWarning",
     "InputRangeWarning",
     "ImageLoadWarning",
+    "TextInputError",
+    "VocabularyError",
 ]
 
 
@@ -166,3 +168,16 @@ class ImageLoadWarning(SkprepWarning):
     def __init__(self, message: str, failures: Sequence[ImageFailure] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+class TextInputError(SkprepError, TypeError, ValueError):
+    """A document is not text (``str`` / UTF-8 ``bytes``), or a text callable misbehaved.
+
+    Derives from both ``TypeError`` (a non-string item) and ``ValueError`` (a string
+    that is not valid Unicode), so either ``except`` clause catches it.
+    """
+
+
+class VocabularyError(SkprepError, ValueError):
+    """A fixed vocabulary (or its IDF weights) is unusable: repeated or reserved terms,
+    too many terms for ``max_tokens``, or weights of the wrong length."""
