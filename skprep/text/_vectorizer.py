@@ -132,7 +132,8 @@ callable or None, default="lower_and_strip_punctuation"
         entry (the OOV weight defaults to their mean when the vocabulary has no
         special tokens).
     sparse : bool, default=True
-        Bag modes: return ``scipy.sparse`` CSR (float32); False returns a dense array.
+        Bag modes: return ``scipy.sparse`` CSR; False returns a dense array. The dtype
+        is Keras': int64 for ``"multi_hot"`` and ``"count"``, float32 for ``"tf_idf"``.
     ragged : bool, default=False
         ``"int"`` mode: return a list of 1-D int64 arrays (one per document, no
         padding) instead of a padded 2-D array; feed it to :class:`SequencePadder`.
@@ -174,7 +175,7 @@ callable or None, default="lower_and_strip_punctuation"
     array([[3, 6, 1, 0]])
     >>> bag = TextVectorizer(output_mode="count").fit(docs)
     >>> bag.transform(["a cat, a fish"]).toarray()
-    array([[1., 2., 0., 0., 0., 1., 0.]], dtype=float32)
+    array([[1, 2, 0, 0, 0, 1, 0]])
     """
 
     _parameter_constraints: dict = {
@@ -436,7 +437,7 @@ callable or None, default="lower_and_strip_punctuation"
         Returns
         -------
         out : ndarray of int64 (n, length), list of int64 arrays (``ragged=True``), \
-CSR matrix or ndarray of float32 (n, n_terms)
+CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         """
         check_is_fitted(self, "vocabulary_")
         self._check_options()
@@ -475,8 +476,10 @@ CSR matrix or ndarray of float32 (n, n_terms)
         keep = flat >= 0  # the padding token "" is dropped in bag modes
         cols, rows = flat[keep], rows[keep]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+        # Keras' dtypes: int64 counts / indicators, float32 TF-IDF (= float32 count * idf)
+        dtype = np.float32 if self.output_mode == "tf_idf" else np.int64
         out = sp.csr_matrix(
-            (np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(n, self._depth())
+            (np.ones(len(cols), dtype=dtype), cols, indptr), shape=(n, self._depth())
         )
         out.sum_duplicates()
         if self.output_mode == "multi_hot":
