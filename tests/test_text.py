@@ -287,15 +287,3 @@ def test_sequence_padder_learns_maxlen_and_validates():
         padder.transform([[1], 5])
     with pytest.raises(ValueError, match="'padding' parameter"):
         SequencePadder(padding="middle").fit([[1]])
-
-
-def test_import_stays_light():
-    code = ("import sys, skprep; from skprep import TextVectorizer, SequencePadder; "
-            "TextVectorizer(output_mode='tf_idf').fit(['a b']).transform(['a']); "
-            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    import os
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
-    assert out.stdout.strip() == "[]"

@@ -271,3 +271,33 @@ def test_pad_sequences_edge_cases_equal_keras():
         np.testing.assert_array_equal(got, expected)
     with pytest.raises(ValueError, match="dtype=object"):
         pad_sequences([["a"]], value="x")
+
+
+def _random_unicode_docs(n: int, seed: int = 0) -> list[str]:
+    """Strings drawn from the characters where Keras and Python's str methods disagree."""
+    alphabet = list(
+        "abcXYZ ÉéÀßİıǅΣσς" "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" " \t\n\r\x0b\x0c"
+        "\x1c\x1d\x1e\x1f\x85\xa0\u2003\u3000\u2028" "‘’“”—…¿«»、。"
+        "\u0301\u200b\u200d\ufeff" "日本語中文" "😀🎉👍🏽👨‍👩‍👧🇫🇷"
+    )
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 40, size=n)
+    return ["".join(rng.choice(alphabet, size=k)) for k in lengths]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"output_mode": "count", "split": "character", "standardize": "lower"},
+    {"output_mode": "tf_idf", "ngrams": 3, "standardize": "strip_punctuation"},
+    {"output_mode": "multi_hot", "standardize": None, "split": None},
+], ids=["int", "count-chars", "tf-idf-trigrams", "multi-hot-whole"])
+def test_random_unicode_strings_equal_keras(kwargs):
+    train, unseen = _random_unicode_docs(400), _random_unicode_docs(100, seed=1)
+    vec = TextVectorizer(**kwargs).fit(train)
+    layer = keras.layers.TextVectorization(**kwargs)
+    layer.adapt(np.array(train, dtype=object)[:, None] if kwargs.get("split", 1) is None
+                else train)
+    assert vec.get_vocabulary() == layer.get_vocabulary()
+    _assert_same_output(vec, layer, train)
+    _assert_same_output(vec, layer, unseen)
+
