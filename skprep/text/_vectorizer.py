@@ -108,7 +108,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 callable or None, default="lower_and_strip_punctuation"
         As in Keras: lowercasing is ASCII-only and only the 32 ASCII punctuation
         characters are stripped. A callable receives one document (``str``) and
-        returns a ``str``.
+        returns a ``str``; define it at module level so that the estimator pickles.
     split : {"whitespace", "character"}, callable or None, default="whitespace"
         ``"whitespace"`` splits on ASCII whitespace only, as Keras. A callable
         receives one standardized document (``str``) and returns a list of ``str``.
@@ -278,6 +278,7 @@ callable or None, default="lower_and_strip_punctuation"
             ``{"token_counts": dict[bytes, int], "document_counts": dict | None,
             "n_documents": int}``, counts in order of first appearance.
         """
+        self._validate_params()
         self._check_options()
         docs = as_documents(X, type(self).__name__)
         token_lists = list(map(self._tokenizer(), docs))
