@@ -55,6 +55,18 @@ def test_chunked_counting_merged_equals_fit(labelled, output_mode, n_chunks):
     np.testing.assert_array_equal(out_a, out_b)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"output_mode": "tf_idf", "ngrams": 2},
+                                    {"vocabulary": ["a", "b"], "output_mode": "count"}])
+def test_fit_transform_equals_fit_then_transform(labelled, kwargs):
+    docs = labelled[0][:200]
+    a = TextVectorizer(**kwargs).fit_transform(docs)
+    vec = TextVectorizer(**kwargs).fit(docs)
+    b = vec.transform(docs)
+    if sp.issparse(a):
+        a, b = a.toarray(), b.toarray()
+    np.testing.assert_array_equal(a, b)
+
+
 def test_merge_keeps_first_appearance_order_and_inputs():
     vec = TextVectorizer(output_mode="tf_idf")
     a, b = vec._count(["b a b"]), vec._count(["c a", "a"])

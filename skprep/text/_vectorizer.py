@@ -281,7 +281,9 @@ callable or None, default="lower_and_strip_punctuation"
         self._validate_params()
         self._check_options()
         docs = as_documents(X, type(self).__name__)
-        token_lists = list(map(self._tokenizer(), docs))
+        return self._count_tokens(list(map(self._tokenizer(), docs)))
+
+    def _count_tokens(self, token_lists: list[list[bytes]]) -> dict[str, Any]:
         token_counts = dict(Counter(chain.from_iterable(token_lists)))
         document_counts = None
         if self.output_mode == "tf_idf":
@@ -289,7 +291,7 @@ callable or None, default="lower_and_strip_punctuation"
                 Counter(chain.from_iterable(dict.fromkeys(t) for t in token_lists))
             )
         return {"token_counts": token_counts, "document_counts": document_counts,
-                "n_documents": len(docs)}
+                "n_documents": len(token_lists)}
 
     @staticmethod
     def _merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -443,7 +445,31 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         check_is_fitted(self, "vocabulary_")
         self._check_options()
         docs = as_documents(X, type(self).__name__)
+        return self._transform_tokens(list(map(self._tokenizer(), docs)))
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any):
+        """:meth:`fit` then :meth:`transform`, tokenizing the documents once.
+
+        Parameters
+        ----------
+        X : list of str, 1-D array, pandas Series or one-column 2-D input
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        out : as :meth:`transform`
+        """
+        if self.vocabulary is not None:
+            return self.fit(X).transform(X)
+        self._validate_params()
+        self._check_options()
+        docs = as_documents(X, type(self).__name__)
         token_lists = list(map(self._tokenizer(), docs))
+        self._fit_from_counts(self._count_tokens(token_lists))
+        return self._transform_tokens(token_lists)
+
+    def _transform_tokens(self, token_lists: list[list[bytes]]):
         n = len(token_lists)
         lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
         total = int(lengths.sum())
