@@ -67,6 +67,29 @@ def test_fit_transform_equals_fit_then_transform(labelled, kwargs):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("output_mode", ["int", "tf_idf"])
+def test_one_pass_batch_tokenization_equals_per_document(output_mode):
+    """Batches are tokenized in one pass (NUL-separated); single documents, and batches
+    holding NUL bytes, one by one: all must agree."""
+    docs = ["The cat, the HAT.", "", "  ", "nul\x00inside the cat", "tab\tsep  cat", "é É"]
+    for batch in (docs, [d for d in docs if "\x00" not in d]):
+        vec = TextVectorizer(output_mode=output_mode, sparse=False).fit(batch)
+        one_by_one = TextVectorizer(output_mode=output_mode)
+        state = one_by_one._count([batch[0]])
+        for doc in batch[1:]:
+            state = one_by_one._merge_counts(state, one_by_one._count([doc]))
+        one_by_one._fit_from_counts(state)
+        assert one_by_one.vocabulary_ == vec.vocabulary_
+        if output_mode == "tf_idf":
+            np.testing.assert_array_equal(one_by_one.idf_weights_, vec.idf_weights_)
+            rows = [vec.transform([d]) for d in batch]
+        else:
+            width = vec.transform(batch).shape[1]
+            rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in
+                    (vec.transform([d]) for d in batch)]
+        np.testing.assert_array_equal(vec.transform(batch), np.vstack(rows))
+
+
 def test_merge_keeps_first_appearance_order_and_inputs():
     vec = TextVectorizer(output_mode="tf_idf")
     a, b = vec._count(["b a b"]), vec._count(["c a", "a"])

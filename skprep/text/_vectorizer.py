@@ -45,6 +45,7 @@ __all__ = ["TextVectorizer", "as_documents"]
 MASK_TOKEN = ""
 OOV_TOKEN = "[UNK]"
 _RESERVED = (MASK_TOKEN.encode(), OOV_TOKEN.encode())
+_SEPARATOR = b"\0"  # between documents in the one-pass tokenization of a batch
 
 
 def as_documents(X: Any, estimator_name: str) -> list[bytes]:
@@ -281,17 +282,53 @@ callable or None, default="lower_and_strip_punctuation"
         self._validate_params()
         self._check_options()
         docs = as_documents(X, type(self).__name__)
-        return self._count_tokens(list(map(self._tokenizer(), docs)))
+        return self._count_tokens(*self._tokenize_batch(docs))
 
-    def _count_tokens(self, token_lists: list[list[bytes]]) -> dict[str, Any]:
-        token_counts = dict(Counter(chain.from_iterable(token_lists)))
+    def _tokenize_batch(self, docs: list[bytes]) -> tuple[list[bytes], np.ndarray | None,
+                                                          np.ndarray]:
+        """All tokens of a batch: ``(tokens, keep, lengths)``.
+
+        The default chain (built-in ``standardize``, ``split="whitespace"``, no n-grams)
+        runs once over the whole batch joined with ``" \\0 "`` separators (bytewise
+        ops, so the result is the same); ``keep`` then masks out the separators.
+        Otherwise each document is tokenized on its own and ``keep`` is None.
+        """
+        n = len(docs)
+        fast = (self.split == "whitespace" and self.ngrams is None
+                and not callable(self.standardize) and n > 1)
+        if fast:
+            buffer = b" \0 ".join(docs)
+            if buffer.count(_SEPARATOR) != n - 1:  # a document holds NUL bytes
+                fast = False
+        if not fast:
+            token_lists = list(map(self._tokenizer(), docs))
+            lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+            return list(chain.from_iterable(token_lists)), None, lengths
+        tokens = self._tokenizer()(buffer)
+        is_sep = np.fromiter(map(_SEPARATOR.__eq__, tokens), dtype=bool, count=len(tokens))
+        bounds = np.concatenate([[-1], np.flatnonzero(is_sep), [len(tokens)]])
+        return tokens, ~is_sep, np.diff(bounds) - 1
+
+    def _count_tokens(self, tokens: list[bytes], keep: np.ndarray | None,
+                      lengths: np.ndarray) -> dict[str, Any]:
+        counter = Counter(tokens)
+        if keep is not None:
+            del counter[_SEPARATOR]
+        token_counts = dict(counter)
         document_counts = None
         if self.output_mode == "tf_idf":
-            document_counts = dict(
-                Counter(chain.from_iterable(dict.fromkeys(t) for t in token_lists))
-            )
+            # distinct (document, token) pairs, counted per token
+            index = {t: i for i, t in enumerate(token_counts)}
+            ids = np.fromiter(map(index.get, tokens, repeat(-1)), dtype=np.int64,
+                              count=len(tokens))
+            if keep is not None:
+                ids = ids[keep]
+            docs_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            pairs = np.unique(docs_of * len(index) + ids)
+            df = np.bincount(pairs % max(len(index), 1), minlength=len(index))
+            document_counts = dict(zip(token_counts, df.tolist(), strict=True))
         return {"token_counts": token_counts, "document_counts": document_counts,
-                "n_documents": len(token_lists)}
+                "n_documents": len(lengths)}
 
     @staticmethod
     def _merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -445,7 +482,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         check_is_fitted(self, "vocabulary_")
         self._check_options()
         docs = as_documents(X, type(self).__name__)
-        return self._transform_tokens(list(map(self._tokenizer(), docs)))
+        return self._transform_tokens(*self._tokenize_batch(docs))
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any):
         """:meth:`fit` then :meth:`transform`, tokenizing the documents once.
@@ -465,19 +502,17 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         self._validate_params()
         self._check_options()
         docs = as_documents(X, type(self).__name__)
-        token_lists = list(map(self._tokenizer(), docs))
-        self._fit_from_counts(self._count_tokens(token_lists))
-        return self._transform_tokens(token_lists)
+        batch = self._tokenize_batch(docs)
+        self._fit_from_counts(self._count_tokens(*batch))
+        return self._transform_tokens(*batch)
 
-    def _transform_tokens(self, token_lists: list[list[bytes]]):
-        n = len(token_lists)
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-        total = int(lengths.sum())
+    def _transform_tokens(self, tokens: list[bytes], keep: np.ndarray | None,
+                          lengths: np.ndarray):
         oov = 1 if self.output_mode == "int" else 0
-        flat = np.fromiter(
-            map(self._lookup.get, chain.from_iterable(token_lists), repeat(oov)),
-            dtype=np.int64, count=total,
-        )
+        flat = np.fromiter(map(self._lookup.get, tokens, repeat(oov)), dtype=np.int64,
+                           count=len(tokens))
+        if keep is not None:
+            flat = flat[keep]
         if self.output_mode == "int":
             return self._sequences(flat, lengths)
         return self._bag(flat, lengths)
