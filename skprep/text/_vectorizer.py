@@ -26,7 +26,7 @@ vocabulary is then sorted by count (descending) with ties broken by the token by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import chain, repeat
 from numbers import Integral
 from typing import Any
@@ -37,59 +37,16 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import TextInputError, VocabularyError
-from ._standardize import make_tokenizer, to_bytes
+from ..exceptions import VocabularyError
+from ._inputs import as_documents, ngram_widths
+from ._standardize import make_tokenizer
 
-__all__ = ["TextVectorizer", "as_documents"]
+__all__ = ["TextVectorizer"]
 
 MASK_TOKEN = ""
 OOV_TOKEN = "[UNK]"
 _RESERVED = (MASK_TOKEN.encode(), OOV_TOKEN.encode())
 _SEPARATOR = b"\0"  # between documents in the one-pass tokenization of a batch
-
-
-def as_documents(X: Any, estimator_name: str) -> list[bytes]:
-    """A batch of documents (list, 1-D array, Series, one-column 2-D) as UTF-8 bytes."""
-    if isinstance(X, (str, bytes)):
-        raise TextInputError(
-            f"{estimator_name} expects a batch of documents (list of str, 1-D array or "
-            f"pandas Series); received a single {type(X).__name__}: {X[:50]!r}. "
-            "Wrap it in a list: [text]."
-        )
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) == 2:
-        if shape[1] != 1:
-            raise TextInputError(
-                f"{estimator_name} expects one column of documents; received 2-D input of "
-                f"shape {tuple(shape)}. Select the text column (e.g. df['text'])."
-            )
-        X = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]
-    elif shape is not None and len(shape) != 1:
-        raise TextInputError(
-            f"{estimator_name} expects a 1-D batch of documents; received an array of "
-            f"shape {tuple(shape)}."
-        )
-    if hasattr(X, "tolist"):
-        items = X.tolist()
-    elif isinstance(X, Iterable):
-        items = list(X)
-    else:
-        raise TextInputError(
-            f"{estimator_name} expects a batch of documents (list of str, 1-D array or "
-            f"pandas Series); received {type(X).__name__}."
-        )
-    try:
-        return [item.encode("utf-8") for item in items]
-    except (AttributeError, UnicodeEncodeError):
-        return [to_bytes(item, i) for i, item in enumerate(items)]
-
-
-def _ngram_widths(ngrams: int | tuple[int, ...] | None) -> tuple[int, ...] | None:
-    if ngrams is None:
-        return None
-    if isinstance(ngrams, Integral) and not isinstance(ngrams, bool):
-        return tuple(range(1, int(ngrams) + 1))
-    return tuple(int(n) for n in ngrams)
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator):
@@ -264,7 +221,7 @@ callable or None, default="lower_and_strip_punctuation"
             )
 
     def _tokenizer(self) -> Callable[[bytes], list[bytes]]:
-        return make_tokenizer(self.standardize, self.split, _ngram_widths(self.ngrams))
+        return make_tokenizer(self.standardize, self.split, ngram_widths(self.ngrams))
 
     def _token_start(self) -> int:
         return 2 if self.output_mode == "int" else 1
