@@ -90,6 +90,15 @@ def test_one_pass_batch_tokenization_equals_per_document(output_mode):
         np.testing.assert_array_equal(vec.transform(batch), np.vstack(rows))
 
 
+def test_nul_as_a_real_token():
+    vec = TextVectorizer(output_sequence_length=3).fit(["lone \x00 nul", "cat \x00"])
+    assert "\x00" in vec.vocabulary_
+    nul = vec.vocabulary_.index("\x00")
+    np.testing.assert_array_equal(vec.transform(["\x00 cat", "zebra nul", "dog"]),
+                                  [[nul, vec.vocabulary_.index("cat"), 0],
+                                   [1, vec.vocabulary_.index("nul"), 0], [1, 0, 0]])
+
+
 def test_merge_keeps_first_appearance_order_and_inputs():
     vec = TextVectorizer(output_mode="tf_idf")
     a, b = vec._count(["b a b"]), vec._count(["c a", "a"])

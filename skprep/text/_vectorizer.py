@@ -47,6 +47,7 @@ MASK_TOKEN = ""
 OOV_TOKEN = "[UNK]"
 _RESERVED = (MASK_TOKEN.encode(), OOV_TOKEN.encode())
 _SEPARATOR = b"\0"  # between documents in the one-pass tokenization of a batch
+_SEP_ID = -2  # its lookup value (unless b"\0" is a real vocabulary term)
 
 
 class TextVectorizer(TransformerMixin, BaseEstimator):
@@ -241,36 +242,39 @@ callable or None, default="lower_and_strip_punctuation"
         docs = as_documents(X, type(self).__name__)
         return self._count_tokens(*self._tokenize_batch(docs))
 
-    def _tokenize_batch(self, docs: list[bytes]) -> tuple[list[bytes], np.ndarray | None,
-                                                          np.ndarray]:
-        """All tokens of a batch: ``(tokens, keep, lengths)``.
+    def _tokenize_batch(self, docs: list[bytes]) -> tuple[list[bytes], np.ndarray | None]:
+        """All tokens of a batch, and the number of tokens of each document.
 
         The default chain (built-in ``standardize``, ``split="whitespace"``, no n-grams)
-        runs once over the whole batch joined with ``" \\0 "`` separators (bytewise
-        ops, so the result is the same); ``keep`` then masks out the separators.
-        Otherwise each document is tokenized on its own and ``keep`` is None.
+        runs once over the whole batch joined with ``" \\0 "`` (the ops are bytewise,
+        so the tokens are the same); the lengths are then None, and the ``b"\\0"``
+        separator tokens mark where documents end. Otherwise each document is
+        tokenized on its own.
         """
         n = len(docs)
         fast = (self.split == "whitespace" and self.ngrams is None
-                and not callable(self.standardize) and n > 1)
+                and not callable(self.standardize) and n > 1
+                and getattr(self, "_lookup", {}).get(_SEPARATOR, _SEP_ID) == _SEP_ID)
         if fast:
             buffer = b" \0 ".join(docs)
-            if buffer.count(_SEPARATOR) != n - 1:  # a document holds NUL bytes
-                fast = False
-        if not fast:
-            token_lists = list(map(self._tokenizer(), docs))
-            lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-            return list(chain.from_iterable(token_lists)), None, lengths
-        tokens = self._tokenizer()(buffer)
-        is_sep = np.fromiter(map(_SEPARATOR.__eq__, tokens), dtype=bool, count=len(tokens))
-        bounds = np.concatenate([[-1], np.flatnonzero(is_sep), [len(tokens)]])
-        return tokens, ~is_sep, np.diff(bounds) - 1
+            if buffer.count(_SEPARATOR) == n - 1:  # no document holds NUL bytes
+                return self._tokenizer()(buffer), None
+        token_lists = list(map(self._tokenizer(), docs))
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
+        return list(chain.from_iterable(token_lists)), lengths
 
-    def _count_tokens(self, tokens: list[bytes], keep: np.ndarray | None,
-                      lengths: np.ndarray) -> dict[str, Any]:
+    @staticmethod
+    def _split_at_separators(ids: np.ndarray, is_sep: np.ndarray):
+        """(ids without the separators, tokens per document) of a one-pass batch."""
+        where = np.flatnonzero(is_sep)
+        bounds = np.concatenate([[-1], where, [len(ids)]])
+        return np.delete(ids, where), np.diff(bounds) - 1
+
+    def _count_tokens(self, tokens: list[bytes], lengths: np.ndarray | None
+                      ) -> dict[str, Any]:
         counter = Counter(tokens)
-        if keep is not None:
-            del counter[_SEPARATOR]
+        # a one-pass batch has n - 1 separators (n > 1)
+        n_documents = len(lengths) if lengths is not None else counter.pop(_SEPARATOR) + 1
         token_counts = dict(counter)
         document_counts = None
         if self.output_mode == "tf_idf":
@@ -278,14 +282,14 @@ callable or None, default="lower_and_strip_punctuation"
             index = {t: i for i, t in enumerate(token_counts)}
             ids = np.fromiter(map(index.get, tokens, repeat(-1)), dtype=np.int64,
                               count=len(tokens))
-            if keep is not None:
-                ids = ids[keep]
+            if lengths is None:
+                ids, lengths = self._split_at_separators(ids, ids < 0)
             docs_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
             pairs = np.unique(docs_of * len(index) + ids)
             df = np.bincount(pairs % max(len(index), 1), minlength=len(index))
             document_counts = dict(zip(token_counts, df.tolist(), strict=True))
         return {"token_counts": token_counts, "document_counts": document_counts,
-                "n_documents": len(lengths)}
+                "n_documents": n_documents}
 
     @staticmethod
     def _merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -338,6 +342,7 @@ callable or None, default="lower_and_strip_punctuation"
         self.idf_weights_ = idf
         lookup = {t.encode("utf-8"): i for i, t in enumerate(tokens, start)}
         lookup[MASK_TOKEN.encode()] = 0 if start == 2 else -1  # padding / dropped
+        lookup.setdefault(_SEPARATOR, _SEP_ID)  # ends a document in one-pass batches
         self._lookup = lookup
 
     def _set_fixed_vocabulary(self) -> None:
@@ -463,13 +468,12 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         self._fit_from_counts(self._count_tokens(*batch))
         return self._transform_tokens(*batch)
 
-    def _transform_tokens(self, tokens: list[bytes], keep: np.ndarray | None,
-                          lengths: np.ndarray):
+    def _transform_tokens(self, tokens: list[bytes], lengths: np.ndarray | None):
         oov = 1 if self.output_mode == "int" else 0
         flat = np.fromiter(map(self._lookup.get, tokens, repeat(oov)), dtype=np.int64,
                            count=len(tokens))
-        if keep is not None:
-            flat = flat[keep]
+        if lengths is None:
+            flat, lengths = self._split_at_separators(flat, flat == _SEP_ID)
         if self.output_mode == "int":
             return self._sequences(flat, lengths)
         return self._bag(flat, lengths)
@@ -481,13 +485,13 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         width = self.output_sequence_length
         if width is None:
             width = int(lengths.max()) if n else 0
-        out = np.zeros((n, width), dtype=np.int64)
-        rows = np.repeat(np.arange(n), lengths)
+        out = np.zeros(n * width, dtype=np.int64)
+        # flat position of every token in the (n, width) output, the overflow cut
         starts = np.cumsum(lengths) - lengths
-        pos = np.arange(len(flat)) - np.repeat(starts, lengths)
-        keep = pos < width
-        out[rows[keep], pos[keep]] = flat[keep]
-        return out
+        target = np.arange(len(flat)) + np.repeat(np.arange(n) * width - starts, lengths)
+        keep = target < np.repeat(np.arange(1, n + 1) * width, lengths)
+        out[target[keep]] = flat[keep]
+        return out.reshape(n, width)
 
     def _bag(self, flat: np.ndarray, lengths: np.ndarray):
         n = len(lengths)
