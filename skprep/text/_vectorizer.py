@@ -284,9 +284,11 @@ callable or None, default="lower_and_strip_punctuation"
                               count=len(tokens))
             if lengths is None:
                 ids, lengths = self._split_at_separators(ids, ids < 0)
-            docs_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-            pairs = np.unique(docs_of * len(index) + ids)
-            df = np.bincount(pairs % max(len(index), 1), minlength=len(index))
+            indptr = np.concatenate([[0], np.cumsum(lengths)])
+            per_doc = sp.csr_matrix((np.ones(len(ids), dtype=np.int32), ids, indptr),
+                                    shape=(len(lengths), len(index)))
+            per_doc.sum_duplicates()  # one entry per (document, token): sorts short rows
+            df = np.bincount(per_doc.indices, minlength=len(index))
             document_counts = dict(zip(token_counts, df.tolist(), strict=True))
         return {"token_counts": token_counts, "document_counts": document_counts,
                 "n_documents": n_documents}
