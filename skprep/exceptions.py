@@ -29,6 +29,8 @@ __all__ = [
     "BundleError",
     "BundleIntegrityError",
     "BundleVersionWarning",
+    "TextInputError",
+    "VocabularyError",
 ]
 
 
@@ -191,3 +193,16 @@ class BundleIntegrityError(BundleError):
 
 class BundleVersionWarning(SkprepWarning):
     """A bundle was written with other versions of skprep or its dependencies."""
+
+
+class TextInputError(SkprepError, TypeError, ValueError):
+    """A document is not text (``str`` / UTF-8 ``bytes``), or a text callable misbehaved.
+
+    Derives from both ``TypeError`` (a non-string item) and ``ValueError`` (a string
+    that is not valid Unicode), so either ``except`` clause catches it.
+    """
+
+
+class VocabularyError(SkprepError, ValueError):
+    """A fixed vocabulary (or its IDF weights) is unusable: repeated or reserved terms,
+    too many terms for ``max_tokens``, or weights of the wrong length."""
