@@ -24,6 +24,7 @@ __all__ = [
     "SkprepWarning",
     "InputRangeWarning",
     "ImageLoadWarning",
+    "UnsupportedCollectionError",
 ]
 
 
@@ -116,7 +117,9 @@ class ImageLoadError(SkprepError, ValueError):
 
 def _rebuild_error(cls: type, text: str, state: dict) -> BaseException:
     """Unpickle an :class:`ImageLoadError` without calling its ``__init__``."""
-    error = cls.__new__(cls)
+    # an OSError subclass (ImageNotFoundError) must be made by OSError.__new__: Python
+    # refuses ValueError.__new__ for a class that also derives from FileNotFoundError
+    error = (OSError.__new__ if issubclass(cls, OSError) else cls.__new__)(cls)
     BaseException.__init__(error, text)
     error.__dict__.update(state)
     return error
@@ -166,3 +169,7 @@ class ImageLoadWarning(SkprepWarning):
     def __init__(self, message: str, failures: Sequence[ImageFailure] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+class UnsupportedCollectionError(SkprepError, TypeError):
+    """A collection that :mod:`skprep.distributed` cannot split into rows (or its column)."""

@@ -1,0 +1,132 @@
+"""Split a Dask collection into row partitions and ship a fitted object to the workers.
+
+Everything here builds graphs; nothing runs until the caller computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import numpy as np
+from dask.delayed import Delayed
+
+from ..exceptions import InputShapeError, UnsupportedCollectionError
+
+__all__ = ["Partitions", "split_rows", "broadcast"]
+
+
+@dataclass
+class Partitions:
+    """A collection cut into row partitions, with what is needed to rebuild one like it.
+
+    Attributes
+    ----------
+    kind : {"bag", "array", "frame"}
+    parts : list of Delayed
+        One per partition, in order: a list (bag), an ndarray (array) or a pandas
+        Series (frame, the selected column).
+    offsets : list of int, or Delayed
+        Global index of the first row of each partition; static for arrays (chunk sizes
+        are known), one small task over the partition lengths otherwise.
+    lengths : list of int or None
+        Rows per partition where known without computing (arrays).
+    source : Any
+        The input collection (its divisions / chunks / index are reused).
+    """
+
+    kind: str
+    parts: list[Delayed]
+    offsets: Any
+    lengths: list[int] | None
+    source: Any
+
+
+def _offsets(lengths: list[int]) -> list[int]:
+    return [int(v) for v in np.concatenate([[0], np.cumsum(lengths)[:-1]])] if lengths else []
+
+
+def _select(frame, column):
+    return frame[column]
+
+
+def split_rows(collection: Any, *, column: str | None = None) -> Partitions:
+    """Cut a dask.bag, dask.array (chunked along axis 0 only) or dask.dataframe by rows."""
+    import dask.array as da
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    if isinstance(collection, db.Bag):
+        parts = list(collection.to_delayed())
+        lengths = [dask.delayed(len)(part) for part in parts]
+        return Partitions("bag", parts, dask.delayed(_offsets)(lengths), None, collection)
+    if isinstance(collection, da.Array):
+        if collection.ndim < 1 or any(n != 1 for n in collection.numblocks[1:]):
+            raise InputShapeError(
+                "map_pipeline needs a dask.array chunked along the first axis only (whole "
+                f"images in every chunk); received shape {collection.shape} with chunks "
+                f"{collection.chunksize} ({collection.numblocks} blocks). Rechunk it first: "
+                "x.rechunk({0: 'auto', **{i: -1 for i in range(1, x.ndim)}})."
+            )
+        if any(np.isnan(c) for c in collection.chunks[0]):
+            raise InputShapeError(
+                "map_pipeline needs a dask.array with known chunk sizes; received chunks "
+                f"{collection.chunks[0]} along the first axis. Call x.compute_chunk_sizes() "
+                "first."
+            )
+        parts = list(collection.to_delayed().ravel())
+        lengths = [int(c) for c in collection.chunks[0]]
+        return Partitions("array", parts, _offsets(lengths), lengths, collection)
+    if isinstance(collection, (dd.DataFrame, dd.Series)):
+        if isinstance(collection, dd.DataFrame):
+            if column is None:
+                if len(collection.columns) != 1:
+                    raise UnsupportedCollectionError(
+                        "map_pipeline takes a dask DataFrame with one column of images, or "
+                        f"column=...; received columns {list(collection.columns)}. Pass "
+                        "column='path' (the column holding the paths)."
+                    )
+                column = collection.columns[0]
+            elif column not in collection.columns:
+                raise UnsupportedCollectionError(
+                    f"column={column!r} is not a column of the dask DataFrame; its columns "
+                    f"are {list(collection.columns)}."
+                )
+            collection = collection[column]
+        parts = list(collection.to_delayed())
+        lengths = [dask.delayed(len)(part) for part in parts]
+        return Partitions("frame", parts, dask.delayed(_offsets)(lengths), None, collection)
+    raise UnsupportedCollectionError(
+        "map_pipeline takes a dask.bag of items (paths, bytes), a dask.dataframe "
+        "(a column of paths) or a dask.array of images; received "
+        f"{type(collection).__module__}.{type(collection).__name__}. Wrap a list with "
+        "dask.bag.from_sequence(items, npartitions=...)."
+    )
+
+
+def current_client(client: Any = None) -> Any:
+    """The given client, else the default distributed client, else None."""
+    if client is not None:
+        return client
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover - dask without distributed
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def broadcast(obj: Any, client: Any = None) -> Any:
+    """Make ``obj`` one graph dependency, sent to every worker once.
+
+    On a distributed cluster the object is scattered to every worker
+    (``broadcast=True``) and the returned future is the single key tasks depend on; on
+    the local schedulers it becomes one delayed key (no pickling at all with threads).
+    """
+    client = current_client(client)
+    if client is None:
+        return dask.delayed(obj, pure=False, traverse=False)
+    return client.scatter(obj, broadcast=True, hash=False)
