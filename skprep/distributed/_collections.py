@@ -5,6 +5,7 @@ Everything here builds graphs; nothing runs until the caller computes.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,15 +54,14 @@ def _select(frame, column):
 
 def split_rows(collection: Any, *, column: str | None = None) -> Partitions:
     """Cut a dask.bag, dask.array (chunked along axis 0 only) or dask.dataframe by rows."""
-    import dask.array as da
-    import dask.bag as db
-    import dask.dataframe as dd
-
-    if isinstance(collection, db.Bag):
+    # a collection's kind is only tested once its module is loaded (a dask.array exists
+    # only if dask.array was imported): no multi-second import of dask.dataframe for a bag
+    db, da, dd = (sys.modules.get(f"dask.{name}") for name in ("bag", "array", "dataframe"))
+    if db is not None and isinstance(collection, db.Bag):
         parts = list(collection.to_delayed())
         lengths = [dask.delayed(len)(part) for part in parts]
         return Partitions("bag", parts, dask.delayed(_offsets)(lengths), None, collection)
-    if isinstance(collection, da.Array):
+    if da is not None and isinstance(collection, da.Array):
         if collection.ndim < 1 or any(n != 1 for n in collection.numblocks[1:]):
             raise InputShapeError(
                 "map_pipeline needs a dask.array chunked along the first axis only (whole "
@@ -78,7 +78,7 @@ def split_rows(collection: Any, *, column: str | None = None) -> Partitions:
         parts = list(collection.to_delayed().ravel())
         lengths = [int(c) for c in collection.chunks[0]]
         return Partitions("array", parts, _offsets(lengths), lengths, collection)
-    if isinstance(collection, (dd.DataFrame, dd.Series)):
+    if dd is not None and isinstance(collection, (dd.DataFrame, dd.Series)):
         if isinstance(collection, dd.DataFrame):
             if column is None:
                 if len(collection.columns) != 1:
