@@ -27,6 +27,16 @@ _LAZY: dict[str, str] = {
     "UnknownModelError": "exceptions",
     "SkprepWarning": "exceptions",
     "InputRangeWarning": "exceptions",
+    "KerasFeatureExtractor": "features",
+    "make_image_pipeline": "pipelines",
+    "save": "persistence",
+    "load": "persistence",
+    "read_manifest": "persistence",
+    "WeightsUnavailableError": "exceptions",
+    "UnsafeModelError": "exceptions",
+    "BundleError": "exceptions",
+    "BundleIntegrityError": "exceptions",
+    "BundleVersionWarning": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]
