@@ -37,6 +37,10 @@ _LAZY: dict[str, str] = {
     "BundleError": "exceptions",
     "BundleIntegrityError": "exceptions",
     "BundleVersionWarning": "exceptions",
+    "TextVectorizer": "text",
+    "SequencePadder": "text",
+    "TextInputError": "exceptions",
+    "VocabularyError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

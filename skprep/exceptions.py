@@ -30,6 +30,8 @@ __all__ = [
     "BundleIntegrityError",
     "BundleVersionWarning",
     "UnsupportedCollectionError",
+    "TextInputError",
+    "VocabularyError",
 ]
 
 
@@ -198,3 +200,16 @@ class BundleVersionWarning(SkprepWarning):
 
 class UnsupportedCollectionError(SkprepError, TypeError):
     """A collection that :mod:`skprep.distributed` cannot split into rows (or its column)."""
+
+
+class TextInputError(SkprepError, TypeError, ValueError):
+    """A document is not text (``str`` / UTF-8 ``bytes``), or a text callable misbehaved.
+
+    Derives from both ``TypeError`` (a non-string item) and ``ValueError`` (a string
+    that is not valid Unicode), so either ``except`` clause catches it.
+    """
+
+
+class VocabularyError(SkprepError, ValueError):
+    """A fixed vocabulary (or its IDF weights) is unusable: repeated or reserved terms,
+    too many terms for ``max_tokens``, or weights of the wrong length."""
