@@ -296,3 +296,47 @@ def test_fit_standardizer_over_array_and_dataframe(client, paths):
                                rtol=1e-12)
     with pytest.raises(ValueError, match="loader=ImageLoader"):
         fit_standardizer(db.from_sequence(paths))
+
+
+# --------------------------------------------------------------------------- Keras, text
+
+
+@pytest.mark.keras
+def test_keras_feature_extractor_runs_on_the_workers(client, keras, paths, labels):
+    from skprep import KerasFeatureExtractor
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((*SIZE, 3))
+    hidden = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Conv2D(6, 3)(hidden))
+    pipe = make_pipeline(ImageLoader(target_size=SIZE), KerasModeNormalizer(mode="tf"),
+                         KerasFeatureExtractor(model, batch_size=4)).fit(paths, labels)
+    bag = db.from_sequence(paths, npartitions=3)
+    features, failures = map_pipeline(pipe, bag).compute()
+    assert failures == []
+    # the model travels as .keras bytes and is rebuilt on each worker; TF's CPU kernels
+    # may sum in another order with another thread count, hence float32 tolerance
+    np.testing.assert_allclose(np.asarray(features), pipe.transform(paths),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_fit_text_vectorizer_equals_local_fit(client):
+    text = pytest.importorskip("skprep.text")
+    from skprep.distributed import fit_text_vectorizer
+
+    docs = [f"the {w} and the {w}s, THE end {i % 3}" for i, w in
+            enumerate(["cat", "dog", "bird", "cat", "fish", "dog", "emu"] * 3)]
+    for params in ({}, {"max_tokens": 6}, {"output_mode": "tf_idf", "ngrams": 2}):
+        local = text.TextVectorizer(**params).fit(docs)
+        remote = fit_text_vectorizer(db.from_sequence(docs, npartitions=4),
+                                     text.TextVectorizer(**params))
+        assert remote.get_vocabulary() == local.get_vocabulary()
+        if params.get("output_mode") == "tf_idf":
+            np.testing.assert_array_equal(remote.idf_weights_, local.idf_weights_)
+    frame = dd.from_pandas(pd.DataFrame({"doc": docs, "n": range(len(docs))}), npartitions=3)
+    from_frame = fit_text_vectorizer(frame, text.TextVectorizer(output_sequence_length=8),
+                                     column="doc")
+    assert from_frame.get_vocabulary() == text.TextVectorizer().fit(docs).get_vocabulary()
+    # and the fitted vectorizer maps over the cluster like any pipeline
+    sequences = map_pipeline(from_frame, db.from_sequence(docs, npartitions=4)).output
+    np.testing.assert_array_equal(np.asarray(sequences.compute()), from_frame.transform(docs))

@@ -29,5 +29,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ._map import MapResult, map_pipeline
 from ._stats import fit_standardizer
+from ._text import fit_text_vectorizer
 
-__all__ = ["MapResult", "map_pipeline", "fit_standardizer"]
+__all__ = ["MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer"]
