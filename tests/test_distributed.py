@@ -177,10 +177,17 @@ def test_pipeline_is_shipped_to_each_worker_once(client, tmp_path, paths, labels
     result = map_pipeline(pipe, db.from_sequence(paths * 2, npartitions=12), "predict")
     rows, _ = result.compute()
     np.testing.assert_array_equal(rows, pipe.predict(paths * 2))
+    # a second map of the same fitted pipeline reuses the copies on the workers
+    again, _ = map_pipeline(pipe, db.from_sequence(paths, npartitions=6), "predict").compute()
+    np.testing.assert_array_equal(again, pipe.predict(paths))
     pids = log.read_text().split()
     workers = client.run(os.getpid)
-    # 12 tasks, but the pipeline was unpickled once on each worker, never per task
+    # 18 tasks, but the pipeline was unpickled once on each worker, never per task
     assert sorted(pids) == sorted(str(pid) for pid in workers.values())
+    # a changed pipeline is sent again
+    pipe.set_params(logisticregression__C=0.5)
+    map_pipeline(pipe, db.from_sequence(paths, npartitions=6), "predict").compute()
+    assert len(log.read_text().split()) == 2 * len(workers)
     # and the graph refers to it through one key
     graph = dict(result.output.__dask_graph__())
     keys = {dep for task in graph.values() for dep in getattr(task, "dependencies", ())}

@@ -5,7 +5,10 @@ Everything here builds graphs; nothing runs until the caller computes.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import sys
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,14 +122,36 @@ def current_client(client: Any = None) -> Any:
         return None
 
 
+# client id -> (key, future) of the object broadcast last: mapping the same fitted
+# pipeline again (train set, then test set) reuses the copies the workers hold, with
+# their Keras models already built
+_RECENT: dict[str, tuple[str, Any]] = {}
+
+
+def _content_token(obj: Any) -> str:
+    """sha256 of the pickled object (one dump, no load); unique when it will not pickle."""
+    try:
+        return hashlib.sha256(pickle.dumps(obj, protocol=5)).hexdigest()
+    except Exception:  # noqa: BLE001 - lambdas etc.: cloudpickle ships it, uncached
+        return uuid.uuid4().hex
+
+
 def broadcast(obj: Any, client: Any = None) -> Any:
     """Make ``obj`` one graph dependency, sent to every worker once.
 
     On a distributed cluster the object is scattered to every worker
-    (``broadcast=True``) and the returned future is the single key tasks depend on; on
-    the local schedulers it becomes one delayed key (no pickling at all with threads).
+    (``broadcast=True``) under a key made from its content, and the returned future is
+    the single key tasks depend on. The most recent one is kept per client, so the same
+    (unchanged) object is not sent again. On the local schedulers it becomes one delayed
+    key (no pickling at all with threads).
     """
     client = current_client(client)
     if client is None:
         return dask.delayed(obj, pure=False, traverse=False)
-    return client.scatter(obj, broadcast=True, hash=False)
+    key = f"skprep-broadcast-{type(obj).__name__}-{_content_token(obj)}"
+    recent = _RECENT.get(client.id)
+    if recent is not None and recent[0] == key and recent[1].status == "finished":
+        return recent[1]
+    future = client.scatter({key: obj}, broadcast=True, hash=False)[key]
+    _RECENT[client.id] = (key, future)
+    return future
