@@ -30,7 +30,7 @@ db = pytest.importorskip("dask.bag")
 dd = pytest.importorskip("dask.dataframe")
 pd = pytest.importorskip("pandas")
 
-from skprep.distributed import fit_standardizer, map_pipeline  # noqa: E402
+from skprep.distributed import fit_standardizer, map_pipeline, release_pipelines  # noqa: E402
 
 SIZE = (16, 16)
 # The features are float32, so the head's matrix product (sgemm) rounds differently with
@@ -184,15 +184,13 @@ def test_pipeline_is_shipped_to_each_worker_once(client, tmp_path, paths, labels
     workers = client.run(os.getpid)
     # 18 tasks, but the pipeline was unpickled once on each worker, never per task
     assert sorted(pids) == sorted(str(pid) for pid in workers.values())
-    # a changed pipeline is sent again
+    # a changed pipeline is sent again, and released on demand
     pipe.set_params(logisticregression__C=0.5)
     map_pipeline(pipe, db.from_sequence(paths, npartitions=6), "predict").compute()
     assert len(log.read_text().split()) == 2 * len(workers)
-    # and the graph refers to it through one key
-    graph = dict(result.output.__dask_graph__())
-    keys = {dep for task in graph.values() for dep in getattr(task, "dependencies", ())}
-    scattered = [k for k in keys if "UnpickleCounter" in repr(k) or "Pipeline" in repr(k)]
-    assert len(scattered) <= 1
+    assert release_pipelines() >= 2
+    plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert not any("UnpickleCounter" in name for names in plugins.values() for name in names)
 
 
 def test_raise_surfaces_the_image_load_error_from_the_worker(client, fitted_pipeline,

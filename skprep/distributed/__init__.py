@@ -8,8 +8,8 @@
   head) to a ``dask.bag`` / ``dask.dataframe`` of image paths or a ``dask.array`` of
   images, partition by partition, and returns a Dask collection of the same length and
   order, plus the items that failed to load. The fitted pipeline is sent to each worker
-  once (``client.scatter(..., broadcast=True)`` on a distributed cluster, one graph key
-  otherwise), not pickled into every task.
+  once (installed as a worker plugin on a distributed cluster, one graph key
+  otherwise), not pickled into every task; :func:`release_pipelines` removes it.
 - :func:`fit_standardizer` fits a :class:`~skprep.DatasetStatsStandardizer` by
   map-reduce: per-partition moments on the workers, merged on the client in partition
   order with the same merge as ``partial_fit``.
@@ -27,8 +27,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "(on the client and on every worker)."
     ) from exc
 
-from ._map import MapResult, map_pipeline
+from ._map import MapResult, map_pipeline, release_pipelines
 from ._stats import fit_standardizer
 from ._text import fit_text_vectorizer
 
-__all__ = ["MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer"]
+__all__ = [
+    "MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer", "release_pipelines"
+]

@@ -18,7 +18,7 @@ from dask.delayed import Delayed
 
 from ..exceptions import InputShapeError, UnsupportedCollectionError
 
-__all__ = ["Partitions", "split_rows", "broadcast"]
+__all__ = ["Partitions", "split_rows", "broadcast", "resolve", "release"]
 
 
 @dataclass
@@ -122,10 +122,31 @@ def current_client(client: Any = None) -> Any:
         return None
 
 
-# client id -> (key, future) of the object broadcast last: mapping the same fitted
-# pipeline again (train set, then test set) reuses the copies the workers hold, with
-# their Keras models already built
-_RECENT: dict[str, tuple[str, Any]] = {}
+class _Shipped:
+    """Stand-in for an object installed on every worker as a worker plugin."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self):
+        return (_Shipped, (self.name,))
+
+
+def resolve(ref: Any) -> Any:
+    """The object a task was given: itself, or the worker's installed copy of it."""
+    if not isinstance(ref, _Shipped):
+        return ref
+    from distributed import get_worker
+
+    plugin = get_worker().plugins.get(ref.name)
+    if plugin is None:  # pragma: no cover - only if the plugin was removed mid-run
+        raise RuntimeError(
+            f"skprep: the object {ref.name} is no longer installed on this worker; "
+            "skprep.distributed.release_pipelines() removed it. Call map_pipeline again."
+        )
+    return plugin.obj
 
 
 def _content_token(obj: Any) -> str:
@@ -136,22 +157,55 @@ def _content_token(obj: Any) -> str:
         return uuid.uuid4().hex
 
 
-def broadcast(obj: Any, client: Any = None) -> Any:
-    """Make ``obj`` one graph dependency, sent to every worker once.
+# client id -> names of the objects installed on its workers
+_INSTALLED: dict[str, set[str]] = {}
 
-    On a distributed cluster the object is scattered to every worker
-    (``broadcast=True``) under a key made from its content, and the returned future is
-    the single key tasks depend on. The most recent one is kept per client, so the same
-    (unchanged) object is not sent again. On the local schedulers it becomes one delayed
-    key (no pickling at all with threads).
+
+def broadcast(obj: Any, client: Any = None) -> Any:
+    """Send ``obj`` to every worker once; return what tasks take in its place.
+
+    On a distributed cluster the object is installed on every worker (and on workers
+    that join later) as a worker plugin named by its content: each worker unpickles it
+    once and keeps it in memory, out of reach of the memory manager that drops extra
+    replicas of scattered data. Tasks receive a small reference to it. An unchanged
+    object is not sent again, so mapping the same fitted pipeline twice reuses the
+    workers' copies, Keras models already built; :func:`release` removes them. On the
+    local schedulers the object becomes one delayed key (no pickling with threads).
     """
     client = current_client(client)
     if client is None:
         return dask.delayed(obj, pure=False, traverse=False)
-    key = f"skprep-broadcast-{type(obj).__name__}-{_content_token(obj)}"
-    recent = _RECENT.get(client.id)
-    if recent is not None and recent[0] == key and recent[1].status == "finished":
-        return recent[1]
-    future = client.scatter({key: obj}, broadcast=True, hash=False)[key]
-    _RECENT[client.id] = (key, future)
-    return future
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class _Holder(WorkerPlugin):
+        def __init__(self, held: Any) -> None:
+            self.obj = held
+
+    name = f"skprep-{type(obj).__name__}-{_content_token(obj)}"
+    installed = _INSTALLED.setdefault(client.id, set())
+    if name not in installed:
+        client.register_plugin(_Holder(obj), name=name)
+        installed.add(name)
+    return _Shipped(name)
+
+
+def release(client: Any = None) -> int:
+    """Remove every object :func:`broadcast` installed on the workers of ``client``.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        Defaults to the current client.
+
+    Returns
+    -------
+    int
+        How many objects were removed.
+    """
+    client = current_client(client)
+    if client is None:
+        return 0
+    names = _INSTALLED.pop(client.id, set())
+    for name in names:
+        client.unregister_worker_plugin(name)
+    return len(names)

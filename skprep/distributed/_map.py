@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import dask
 import numpy as np
@@ -13,15 +14,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import ImageFailure, ImageLoadError, ImageLoadWarning, InputShapeError
 from ..images import ImageLoader
-from ._collections import Partitions, broadcast, current_client, split_rows
+from ._collections import Partitions, broadcast, current_client, release, resolve, split_rows
 
-__all__ = ["MapResult", "map_pipeline"]
+__all__ = ["MapResult", "map_pipeline", "release_pipelines"]
 
 _METHODS = ("transform", "predict", "predict_proba", "predict_log_proba",
             "decision_function", "score_samples")
 
 
-class MapResult(NamedTuple):
+@dataclass(frozen=True)
+class MapResult:
     """What :func:`map_pipeline` returns: the lazy output and the lazy failure report.
 
     Unpack it (``output, failures = map_pipeline(...)``) or call :meth:`compute`.
@@ -36,10 +38,21 @@ class MapResult(NamedTuple):
         that failed and were filled (loader ``on_error="fill"``), with their global
         index in the collection, sorted. Always empty with ``on_error="raise"`` (the
         computation raises :class:`~skprep.exceptions.ImageLoadError` instead).
+
+    Notes
+    -----
+    :meth:`compute` runs every partition once and returns both. Computing ``output``
+    and ``failures`` separately (or in one ``dask.compute`` call, where Dask's graph
+    optimizations may fuse the shared tasks apart) runs the pipeline for each.
     """
 
     output: Any
     failures: Any
+    _parts: list = field(default_factory=list, repr=False)
+    _kind: str = field(default="bag", repr=False)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.output, self.failures))
 
     def compute(self, **kwargs: Any) -> tuple[Any, list[ImageFailure]]:
         """Compute the output and the failures in one pass over the cluster.
@@ -50,14 +63,25 @@ class MapResult(NamedTuple):
         Parameters
         ----------
         **kwargs
-            Passed to ``dask.compute``.
+            Passed to ``dask.compute`` (e.g. ``workers=[...]`` on a distributed client).
 
         Returns
         -------
         output : list, ndarray, pandas Series or DataFrame
+            What ``self.output.compute()`` returns.
         failures : list of ImageFailure
         """
-        output, failures = dask.compute(self.output, self.failures, **kwargs)
+        (parts,) = dask.compute(self._parts, **kwargs)
+        outputs = [out for out, _ in parts]
+        failures = _sorted_failures([fails for _, fails in parts])
+        if self._kind == "bag":
+            output: Any = [row for out in outputs for row in out]
+        elif self._kind == "array":
+            output = np.concatenate(outputs, axis=0)
+        else:
+            import pandas as pd
+
+            output = pd.concat(outputs)
         if failures:
             warnings.warn(
                 ImageLoadWarning(
@@ -112,6 +136,7 @@ def _empty_output(kind: str, meta: Any) -> Any:
 
 def _run_partition(pipeline: Any, part: Any, offsets: list[int], index: int, method: str,
                    kind: str, meta: Any) -> tuple[Any, list[ImageFailure]]:
+    pipeline = resolve(pipeline)
     if len(part) == 0:
         return _empty_output(kind, meta), []
     out, failures = _apply(pipeline, part, offsets[index], method)
@@ -133,6 +158,7 @@ def _run_partition(pipeline: Any, part: Any, offsets: list[int], index: int, met
 
 
 def _probe(pipeline: Any, sample: Any, method: str) -> np.ndarray:
+    pipeline = resolve(pipeline)
     out, _ = _apply(pipeline, sample, 0, method)
     return np.asarray(out)[:0]
 
@@ -211,9 +237,11 @@ def map_pipeline(
 
     Each partition goes through ``getattr(pipeline, method)`` on a worker, exactly as
     the local call would on those items; the output keeps the input's order (and, for
-    dataframes, its index and divisions). The pipeline is shipped to every worker once:
-    scattered with ``broadcast=True`` on a distributed cluster, or held as one graph key
-    on the local schedulers, never pickled into every task.
+    dataframes, its index and divisions). The pipeline is shipped to every worker once
+    and kept there: installed as a worker plugin on a distributed cluster (so mapping
+    the same fitted pipeline again reuses the workers' copies, Keras models built;
+    :func:`release_pipelines` removes them), or held as one graph key on the local
+    schedulers; never pickled into every task.
 
     Failures follow the ``on_error`` of the pipeline's leading :class:`~skprep.ImageLoader`:
     ``"raise"`` makes the computation raise the :class:`~skprep.exceptions.ImageLoadError`
@@ -306,4 +334,25 @@ def map_pipeline(
 
         output = dd.from_delayed(outputs, meta=meta, divisions=split.source.divisions,
                                  verify_meta=False)
-    return MapResult(output, failures)
+    return MapResult(output, failures, results, split.kind)
+
+
+def release_pipelines(client: Any = None) -> int:
+    """Remove the pipelines :func:`map_pipeline` installed on the workers.
+
+    Each distinct fitted pipeline given to :func:`map_pipeline` stays installed on the
+    workers of the client (one copy per worker, as a worker plugin) so that mapping it
+    again costs nothing; call this when you are done with them. Results not yet
+    computed can no longer be.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        Defaults to the current client.
+
+    Returns
+    -------
+    int
+        How many pipelines (and loaders / templates) were removed.
+    """
+    return release(client)

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from .._validation import channel_axis
 from ..exceptions import ImageLoadWarning, InputShapeError
 from ..stats import DatasetStatsStandardizer, merge_moments
-from ._collections import broadcast, current_client, split_rows
+from ._collections import broadcast, current_client, resolve, split_rows
 from ._map import _apply, _sorted_failures
 
 __all__ = ["fit_standardizer"]
@@ -21,7 +21,7 @@ __all__ = ["fit_standardizer"]
 def _partition_stats(shipped: tuple[Any, DatasetStatsStandardizer], part: Any,
                      offsets: list[int], index: int) -> tuple[Any, list]:
     """Fit a fresh copy of the standardizer on one partition (on a worker)."""
-    loader, template = shipped
+    loader, template = resolve(shipped)
     if len(part) == 0:
         return None, []
     if loader is None:

@@ -8,13 +8,13 @@ from typing import Any
 import dask
 from sklearn.base import clone
 
-from ._collections import broadcast, current_client, split_rows
+from ._collections import broadcast, current_client, resolve, split_rows
 
 __all__ = ["fit_text_vectorizer"]
 
 
 def _partition_counts(template: Any, part: Any) -> dict[str, Any] | None:
-    return template._count(part) if len(part) else None
+    return resolve(template)._count(part) if len(part) else None
 
 
 def fit_text_vectorizer(
