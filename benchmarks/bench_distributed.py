@@ -110,11 +110,11 @@ def main(argv: list[str] | None = None) -> dict:
     two = next(r for r in rows if r["setup"] == "dask 2 workers")
     result = {
         "model": args.model, "input_size": size, "n_images": n_images, "repeat": repeat,
-        "cpu_count": os.cpu_count(), "rows": rows,
+        "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0], "rows": rows,
         "speedup_2_vs_1_workers": one["seconds"] / two["seconds"],
     }
-    print(f"\n{args.model} {size}x{size}, {n_images} JPEG photos, {os.cpu_count()} CPUs, "
-          f"best of {repeat}\n")
+    print(f"\n{args.model} {size}x{size}, {n_images} JPEG photos, {os.cpu_count()} CPUs "
+          f"(load average {result['load_average_1min']:.1f}), best of {repeat}\n")
     print("| setup | warm s | images/s | speed vs local | cold s (first run) | max abs diff |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:

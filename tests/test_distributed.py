@@ -345,3 +345,10 @@ def test_fit_text_vectorizer_equals_local_fit(client):
     # and the fitted vectorizer maps over the cluster like any pipeline
     sequences = map_pipeline(from_frame, db.from_sequence(docs, npartitions=4)).output
     np.testing.assert_array_equal(np.asarray(sequences.compute()), from_frame.transform(docs))
+    # sparse counts come back as sparse rows of a bag
+    counter = text.TextVectorizer(output_mode="count").fit(docs)
+    rows = map_pipeline(counter, db.from_sequence(docs, npartitions=3)).output.compute()
+    sparse = pytest.importorskip("scipy.sparse")
+    expected = counter.transform(docs)
+    assert sparse.issparse(expected) and all(sparse.issparse(row) for row in rows)
+    np.testing.assert_array_equal(sparse.vstack(rows).toarray(), expected.toarray())

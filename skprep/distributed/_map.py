@@ -140,6 +140,14 @@ def _run_partition(pipeline: Any, part: Any, offsets: list[int], index: int, met
     if len(part) == 0:
         return _empty_output(kind, meta), []
     out, failures = _apply(pipeline, part, offsets[index], method)
+    if hasattr(out, "tocsr"):  # scipy sparse (TextVectorizer counts): rows of a bag
+        if kind != "bag":
+            raise InputShapeError(
+                f"{method} returned a sparse matrix; map_pipeline returns sparse rows in a "
+                "dask.bag only. Pass a dask.bag, or make the output dense (sparse=False)."
+            )
+        out = out.tocsr()
+        return [out[i] for i in range(out.shape[0])], failures
     out = np.asarray(out)
     if out.shape[0] != len(part):
         raise InputShapeError(
