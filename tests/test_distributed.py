@@ -25,6 +25,7 @@ from skprep.exceptions import (
 
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
 da = pytest.importorskip("dask.array")
 db = pytest.importorskip("dask.bag")
 dd = pytest.importorskip("dask.dataframe")
@@ -190,7 +191,10 @@ def test_pipeline_is_shipped_to_each_worker_once(client, tmp_path, paths, labels
     assert len(log.read_text().split()) == 2 * len(workers)
     assert release_pipelines() >= 2
     plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
-    assert not any("UnpickleCounter" in name for names in plugins.values() for name in names)
+    assert not any(name.startswith("skprep-") for names in plugins.values() for name in names)
+    # the tasks carry a reference, never the pipeline itself
+    graph = cloudpickle.dumps(dict(result.output.__dask_graph__()))
+    assert b"UnpickleCounter" not in graph and b"LogisticRegression" not in graph
 
 
 def test_raise_surfaces_the_image_load_error_from_the_worker(client, fitted_pipeline,
