@@ -283,6 +283,10 @@ def test_fit_standardizer_over_paths_equals_local_fit(client, paths):
     assert remote.n_samples_seen_ == whole.n_samples_seen_ == len(paths)
     assert remote.n_pixels_seen_ == whole.n_pixels_seen_ == len(paths) * SIZE[0] * SIZE[1]
     assert remote.input_shape_ == whole.input_shape_
+    # a one-off fit leaves nothing installed on the workers
+    plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert not any(name.startswith("skprep-tuple-") for names in plugins.values()
+                   for name in names)
     np.testing.assert_array_equal(remote.transform(loader.transform(paths[:2])),
                                   stream.transform(loader.transform(paths[:2])))
 

@@ -18,7 +18,7 @@ from dask.delayed import Delayed
 
 from ..exceptions import InputShapeError, UnsupportedCollectionError
 
-__all__ = ["Partitions", "split_rows", "broadcast", "resolve", "release"]
+__all__ = ["Partitions", "split_rows", "broadcast", "resolve", "release", "discard"]
 
 
 @dataclass
@@ -187,6 +187,17 @@ def broadcast(obj: Any, client: Any = None) -> Any:
         client.register_plugin(_Holder(obj), name=name)
         installed.add(name)
     return _Shipped(name)
+
+
+def discard(ref: Any, client: Any = None) -> None:
+    """Remove one object :func:`broadcast` installed (after an eager computation)."""
+    client = current_client(client)
+    if client is None or not isinstance(ref, _Shipped):
+        return
+    installed = _INSTALLED.get(client.id, set())
+    if ref.name in installed:
+        installed.discard(ref.name)
+        client.unregister_worker_plugin(ref.name)
 
 
 def release(client: Any = None) -> int:

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from .._validation import channel_axis
 from ..exceptions import ImageLoadWarning, InputShapeError
 from ..stats import DatasetStatsStandardizer, merge_moments
-from ._collections import broadcast, current_client, resolve, split_rows
+from ._collections import broadcast, current_client, discard, resolve, split_rows
 from ._map import _apply, _sorted_failures
 
 __all__ = ["fit_standardizer"]
@@ -102,10 +102,13 @@ def fit_standardizer(
     shipped = broadcast((loader, template), client)
     stats = dask.delayed(_partition_stats, pure=True)
     results = [stats(shipped, part, split.offsets, i) for i, part in enumerate(split.parts)]
-    if client is not None:
-        results = client.gather(client.compute(results))
-    else:
-        results = dask.compute(*results)
+    try:
+        if client is not None:
+            results = client.gather(client.compute(results))
+        else:
+            results = dask.compute(*results)
+    finally:
+        discard(shipped, client)  # a one-off computation: nothing to keep on the workers
 
     fitted = [(i, est) for i, (est, _) in enumerate(results) if est is not None]
     if not fitted:

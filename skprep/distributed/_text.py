@@ -8,7 +8,7 @@ from typing import Any
 import dask
 from sklearn.base import clone
 
-from ._collections import broadcast, current_client, resolve, split_rows
+from ._collections import broadcast, current_client, discard, resolve, split_rows
 
 __all__ = ["fit_text_vectorizer"]
 
@@ -69,10 +69,13 @@ def fit_text_vectorizer(
     shipped = broadcast(template, client)
     count = dask.delayed(_partition_counts, pure=True)
     counts = [count(shipped, part) for part in split.parts]
-    if client is not None:
-        counts = client.gather(client.compute(counts))
-    else:
-        counts = dask.compute(*counts)
+    try:
+        if client is not None:
+            counts = client.gather(client.compute(counts))
+        else:
+            counts = dask.compute(*counts)
+    finally:
+        discard(shipped, client)  # a one-off computation: nothing to keep on the workers
     counts = [c for c in counts if c is not None]
     if not counts:
         raise ValueError(
