@@ -29,6 +29,7 @@ __all__ = [
     "BundleError",
     "BundleIntegrityError",
     "BundleVersionWarning",
+    "UnsupportedCollectionError",
     "TextInputError",
     "VocabularyError",
 ]
@@ -123,7 +124,9 @@ class ImageLoadError(SkprepError, ValueError):
 
 def _rebuild_error(cls: type, text: str, state: dict) -> BaseException:
     """Unpickle an :class:`ImageLoadError` without calling its ``__init__``."""
-    error = cls.__new__(cls)
+    # an OSError subclass (ImageNotFoundError) must be made by OSError.__new__: Python
+    # refuses ValueError.__new__ for a class that also derives from FileNotFoundError
+    error = (OSError.__new__ if issubclass(cls, OSError) else cls.__new__)(cls)
     BaseException.__init__(error, text)
     error.__dict__.update(state)
     return error
@@ -193,6 +196,10 @@ class BundleIntegrityError(BundleError):
 
 class BundleVersionWarning(SkprepWarning):
     """A bundle was written with other versions of skprep or its dependencies."""
+
+
+class UnsupportedCollectionError(SkprepError, TypeError):
+    """A collection that :mod:`skprep.distributed` cannot split into rows (or its column)."""
 
 
 class TextInputError(SkprepError, TypeError, ValueError):

@@ -1,0 +1,155 @@
+"""fit_standardizer: DatasetStatsStandardizer statistics by map-reduce over a Dask collection."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import dask
+import numpy as np
+from sklearn.base import clone
+
+from .._validation import channel_axis
+from ..exceptions import ImageLoadWarning, InputShapeError
+from ..stats import DatasetStatsStandardizer, merge_moments
+from ._collections import broadcast, current_client, discard, resolve, split_rows
+from ._map import _apply, _sorted_failures
+
+__all__ = ["fit_standardizer"]
+
+
+def _partition_stats(shipped: tuple[Any, DatasetStatsStandardizer], part: Any,
+                     offsets: list[int], index: int) -> tuple[Any, list]:
+    """Fit a fresh copy of the standardizer on one partition (on a worker)."""
+    loader, template = resolve(shipped)
+    if len(part) == 0:
+        return None, []
+    if loader is None:
+        batch, failures = (part if hasattr(part, "shape") else np.stack(list(part))), []
+    else:
+        batch, failures = _apply(loader, part, offsets[index], "transform")
+    return clone(template).fit(batch), failures
+
+
+def _channels(est: DatasetStatsStandardizer) -> int:
+    shape = est.input_shape_
+    if len(shape) == 1:
+        return shape[0]
+    return shape[channel_axis(4, est.data_format) - 1]
+
+
+def fit_standardizer(
+    collection: Any,
+    standardizer: DatasetStatsStandardizer | None = None,
+    *,
+    loader: Any = None,
+    column: str | None = None,
+    client: Any = None,
+) -> DatasetStatsStandardizer:
+    """Fit a :class:`~skprep.DatasetStatsStandardizer` over a Dask collection.
+
+    Map: each partition is loaded (``loader``) and its per-channel count, mean and sum
+    of squared deviations computed on a worker, exactly as ``fit`` on that partition
+    would. Reduce: the partitions' moments are merged on the client, in partition
+    order, with the same pairwise merge as ``partial_fit``. The result is therefore
+    identical to ``partial_fit`` over the partitions in order (and equal to one local
+    ``fit`` up to float rounding), ``n_samples_seen_`` and ``n_pixels_seen_`` included.
+
+    Parameters
+    ----------
+    collection : dask.bag.Bag, dask.dataframe.DataFrame / Series, or dask.array.Array
+        Paths (or other loader items) as a bag or a dataframe column, or images /
+        rows as an array chunked along axis 0 only.
+    standardizer : DatasetStatsStandardizer, optional
+        Its parameters are used (it is cloned, not modified). Default:
+        ``DatasetStatsStandardizer()``.
+    loader : ImageLoader or fitted transformer / Pipeline, optional
+        Turns a partition into an image batch (e.g. ``ImageLoader(target_size=...)``,
+        or a pipeline of the steps before the standardizer). Required for paths;
+        failures follow its ``on_error`` (``"fill"``: filled rows count in the
+        statistics, as locally, and an ImageLoadWarning lists them).
+    column : str, optional
+        The column of paths, for a dask DataFrame of several columns.
+    client : distributed.Client, optional
+        Defaults to the current client; None with no client uses the local scheduler.
+
+    Returns
+    -------
+    DatasetStatsStandardizer
+        Fitted.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from skprep import DatasetStatsStandardizer
+    >>> from skprep.distributed import fit_standardizer
+    >>> images = np.arange(4 * 2 * 2 * 3, dtype=np.uint8).reshape(4, 2, 2, 3)
+    >>> with __import__("dask").config.set(scheduler="sync"):
+    ...     scaler = fit_standardizer(da.from_array(images, chunks=(3, 2, 2, 3)))
+    >>> scaler.n_samples_seen_, np.allclose(scaler.mean_, images.reshape(-1, 3).mean(0))
+    (4, True)
+    """
+    template = DatasetStatsStandardizer() if standardizer is None else clone(standardizer)
+    template._validate_params()
+    split = split_rows(collection, column=column)
+    if split.kind != "array" and loader is None:
+        raise ValueError(
+            f"fit_standardizer got a dask {split.kind} of items, which need loading; pass "
+            "loader=ImageLoader(target_size=...) (the loader of your pipeline)."
+        )
+    client = current_client(client)
+    shipped = broadcast((loader, template), client)
+    stats = dask.delayed(_partition_stats, pure=True)
+    results = [stats(shipped, part, split.offsets, i) for i, part in enumerate(split.parts)]
+    try:
+        if client is not None:
+            results = client.gather(client.compute(results))
+        else:
+            results = dask.compute(*results)
+    finally:
+        discard(shipped, client)  # a one-off computation: nothing to keep on the workers
+
+    fitted = [(i, est) for i, (est, _) in enumerate(results) if est is not None]
+    if not fitted:
+        raise ValueError("fit_standardizer got an empty collection; it needs at least one row.")
+    first_index, merged = fitted[0]
+    n, mean, m2 = merged.n_pixels_seen_, merged.mean_, merged._m2
+    images = merged.n_samples_seen_
+    for i, est in fitted[1:]:
+        if len(est.input_shape_) != len(merged.input_shape_) or _channels(est) != _channels(
+            merged
+        ):
+            raise InputShapeError(
+                f"Partition {i} has samples of shape {est.input_shape_}, partition "
+                f"{first_index} of shape {merged.input_shape_}: the number of channels "
+                "(columns) must be the same in every partition."
+            )
+        n, mean, m2 = merge_moments(n, mean, m2, est.n_pixels_seen_, est.mean_, est._m2)
+        images += est.n_samples_seen_
+
+    # the same final state as DatasetStatsStandardizer._merge_batch leaves
+    merged.n_pixels_seen_ = n
+    merged.n_samples_seen_ = images
+    merged.mean_ = mean
+    merged._m2 = m2
+    merged.var_ = m2 / n if n else np.zeros_like(m2)
+    if merged.with_std:
+        scale = np.sqrt(merged.var_)
+        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+        merged.scale_ = scale
+    else:
+        merged.scale_ = None
+
+    failures = _sorted_failures([f for _, f in results])
+    if failures:
+        warnings.warn(
+            ImageLoadWarning(
+                f"{len(failures)} image(s) failed on the workers and were filled (their rows "
+                f"count in the statistics): rows {[f.index for f in failures]}. First "
+                f"failure: {failures[0]}.",
+                failures,
+            ),
+            stacklevel=2,
+        )
+    return merged
