@@ -27,6 +27,9 @@ _LAZY: dict[str, str] = {
     "UnknownModelError": "exceptions",
     "SkprepWarning": "exceptions",
     "InputRangeWarning": "exceptions",
+    "UnsupportedStepError": "exceptions",
+    "to_keras": "export",
+    "supported_steps": "export",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -24,6 +24,7 @@ __all__ = [
     "SkprepWarning",
     "InputRangeWarning",
     "ImageLoadWarning",
+    "UnsupportedStepError",
 ]
 
 
@@ -166,3 +167,7 @@ class ImageLoadWarning(SkprepWarning):
     def __init__(self, message: str, failures: Sequence[ImageFailure] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+class UnsupportedStepError(SkprepError, ValueError):
+    """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""
