@@ -279,8 +279,11 @@ def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | N
 
     Examples
     --------
-    >>> model = to_keras(pipe)  # doctest: +SKIP
-    >>> model.save("pipeline.keras"); model.export("serving/")  # doctest: +SKIP
+    (Not run here: it builds a Keras model.) ::
+
+        model = to_keras(fitted_pipeline)        # input: ImageLoader's uint8 batch
+        model.save("pipeline.keras")             # reloads with keras.models.load_model
+        model.export("serving/")                 # a TF SavedModel for TF Serving
     """
     import keras
 
