@@ -204,13 +204,15 @@ def _build_feature_pipeline(args: argparse.Namespace):
     from .normalize import KerasModeNormalizer
     from .registry import get_model_spec
 
+    size = _input_size(args.input_size)
+    spec = None if os.path.isfile(args.model) else get_model_spec(args.model)
+    weights = _weights(args.weights) if spec is not None else None
     try:
         from .features import KerasFeatureExtractor
     except ImportError as exc:  # pragma: no cover - only without the features module
         raise CLIError(f"feature extraction is not available: {exc}") from exc
 
-    size = _input_size(args.input_size)
-    if os.path.isfile(args.model):  # a saved Keras model: the user's own preprocessing
+    if spec is None:  # a saved Keras model: the user's own preprocessing
         mode = args.mode or "none"
         extractor = KerasFeatureExtractor(model=args.model, layer=_layer(args.layer),
                                           pooling=_pooling(args.pooling),
@@ -218,11 +220,10 @@ def _build_feature_pipeline(args: argparse.Namespace):
         if size is None:
             raise CLIError("--input-size is required with a model file (e.g. --input-size 224)")
     else:
-        spec = get_model_spec(args.model)
         mode = args.mode or spec.mode
         size = size or spec.input_size
         extractor = KerasFeatureExtractor(
-            model=spec.name, weights=_weights(args.weights), layer=_layer(args.layer),
+            model=spec.name, weights=weights, layer=_layer(args.layer),
             pooling=_pooling(args.pooling), input_shape=(*size, 3), batch_size=args.batch_size,
         )
     steps = [("loader", ImageLoader(target_size=size))]
