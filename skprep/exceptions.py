@@ -24,6 +24,11 @@ __all__ = [
     "SkprepWarning",
     "InputRangeWarning",
     "ImageLoadWarning",
+    "WeightsUnavailableError",
+    "UnsafeModelError",
+    "BundleError",
+    "BundleIntegrityError",
+    "BundleVersionWarning",
     "UnsupportedStepError",
 ]
 
@@ -167,6 +172,26 @@ class ImageLoadWarning(SkprepWarning):
     def __init__(self, message: str, failures: Sequence[ImageFailure] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+class WeightsUnavailableError(SkprepError, OSError):
+    """Pretrained weights could not be obtained (no network, or a missing weights file)."""
+
+
+class UnsafeModelError(SkprepError, ValueError):
+    """A Keras model holds arbitrary code (a Lambda layer) and safe mode refuses it."""
+
+
+class BundleError(SkprepError, ValueError):
+    """A bundle file cannot be read or refuses to load (untrusted types, pickle, format)."""
+
+
+class BundleIntegrityError(BundleError):
+    """A bundle member is missing, truncated or altered (sha256 mismatch)."""
+
+
+class BundleVersionWarning(SkprepWarning):
+    """A bundle was written with other versions of skprep or its dependencies."""
 
 
 class UnsupportedStepError(SkprepError, ValueError):

@@ -1,0 +1,479 @@
+"""A Keras backbone as a scikit-learn transformer: images in, feature vectors out.
+
+:class:`KerasFeatureExtractor` builds (or loads) a Keras model in ``fit`` and runs it in
+``transform`` through one compiled TensorFlow function, in batches. Keras is imported
+only when the extractor is fitted or used.
+
+Pickling stores the model as the bytes of a ``.keras`` file (Keras' own format); the
+model is rebuilt on first use after unpickling, with ``safe_mode=True`` unless the
+extractor was built with ``safe_mode=False``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import urllib.error
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._constants import CAFFE_MEAN_BGR, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
+from ._keras import (
+    KerasModelBlob,
+    import_keras,
+    is_keras_model,
+    load_model_file,
+    model_to_bytes,
+)
+from ._progress import progress
+from .exceptions import InputShapeError, SkprepError, WeightsUnavailableError
+from .registry import get_model_spec
+
+__all__ = ["KerasFeatureExtractor"]
+
+# Guards every lazy build of a runtime and every serialization of a model, for all
+# extractors: created at import, so creating it cannot race.
+_LOCK = threading.RLock()
+
+_POOLING = {"avg", "max", "flatten"}
+
+
+class _Runtime:
+    """What transform needs: the Keras model and its compiled inference function."""
+
+    __slots__ = ("model", "fn", "dtype")
+
+    def __init__(self, model: Any, input_shape: tuple) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        self.dtype = np.dtype(getattr(model.inputs[0], "dtype", "float32") or "float32")
+        spec = tf.TensorSpec((None, *input_shape), tf.as_dtype(self.dtype))
+
+        def infer(x):
+            return model(x, training=False)
+
+        # one trace, here, under the lock: no retracing whatever the batch size
+        self.fn = tf.function(infer, input_signature=[spec]).get_concrete_function()
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = self.fn(batch)
+        return np.asarray(out, dtype=np.float32)
+
+
+def _preprocessing_kernel(mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(3x3 kernel, bias) of a Dense layer that applies a Keras mode to RGB 0-255 pixels."""
+    kernel = np.zeros((3, 3), np.float32)
+    if mode == "tf":
+        np.fill_diagonal(kernel, 1.0 / TF_SCALE)
+        return kernel, np.full(3, -1.0, np.float32)
+    if mode == "torch":
+        std = np.asarray(TORCH_STD_RGB, np.float64)
+        np.fill_diagonal(kernel, 1.0 / (TORCH_SCALE * std))
+        return kernel, (-np.asarray(TORCH_MEAN_RGB) / std).astype(np.float32)
+    if mode == "caffe":  # RGB -> BGR, minus the BGR means
+        kernel[0, 2] = kernel[1, 1] = kernel[2, 0] = 1.0
+        return kernel, -np.asarray(CAFFE_MEAN_BGR, np.float32)
+    raise ValueError(f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
+
+
+def _is_download_failure(exc: BaseException) -> bool:
+    text = str(exc)
+    return (
+        isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError))
+        or "URL fetch failure" in text
+        or "urlopen" in text
+    )
+
+
+def _find_layer(model: Any, layer: str | int) -> tuple[Any, Any] | None:
+    """(layer, model that owns it), searching nested models depth-first."""
+    if isinstance(layer, Integral):
+        return model.layers[int(layer)], model
+    for sub in model.layers:
+        if sub.name == layer:
+            return sub, model
+    for sub in model.layers:
+        if is_keras_model(sub):
+            found = _find_layer(sub, layer)
+            if found is not None:
+                return found
+    return None
+
+
+class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
+
+    Parameters
+    ----------
+    model : str, keras.Model or path, default="mobilenet_v2"
+        A registry name (``"mobilenet_v2"``, ``"resnet50"``, see
+        :func:`skprep.list_models`), a ``keras.Model``, or the path of a ``.keras`` /
+        ``.h5`` model file.
+    weights : "imagenet", None or path, default="imagenet"
+        For a registry name: Keras' pretrained weights (downloaded once into the Keras
+        cache), random weights (None), or the path of a weights file (the "notop"
+        file, since the classifier top is not built). For a model or model file, a path
+        loads those weights into it; "imagenet" and None keep the model's own weights.
+    layer : str, int or None, default=None
+        Take the features from this layer (name, or index in ``model.layers``) instead
+        of the model's output. Layers of nested models are found by name.
+    pooling : {"avg", "max", "flatten"} or None, default="avg"
+        How spatial maps become a vector: global average, global max, flatten; None
+        keeps the maps (``output_shape_``) and flattens them in ``transform``.
+        Outputs that are already vectors are left as they are.
+    input_shape : tuple of int, default=None
+        ``(height, width, channels)``; by default the registry's size, or the model's.
+    batch_size : int, default=32
+        Images per forward pass.
+    include_preprocessing : bool, default=False
+        Put the registry model's own preprocessing (its Keras mode) inside the model, so
+        ``transform`` takes raw 0-255 RGB pixels. Registry names only.
+    safe_mode : bool, default=True
+        Load models with Keras' ``safe_mode`` (refuses Lambda layers, whose code would
+        run on load). Set False only for models you trust.
+    verbose : int, default=0
+        0: silent; 1: a progress bar over batches on a terminal; 2: always a bar.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Length ``D`` of one feature vector.
+    output_shape_ : tuple of int
+        Shape of one sample's output before flattening.
+    input_shape_ : tuple
+        Shape of one input sample, ``(height, width, channels)``.
+    model_name_ : str or None
+        Canonical registry name, or None for a user model.
+    preprocessing_mode_ : str or None
+        The registry model's Keras preprocessing mode, or None for a user model.
+
+    See Also
+    --------
+    skprep.make_image_pipeline : loader + normalizer + extractor for a registry model.
+
+    Notes
+    -----
+    ``transform`` equals ``model.predict`` on the same input (float32, within 1e-5)
+    and is safe to call from many threads at once, also on an extractor that was just
+    unpickled: the model is rebuilt once, under a lock.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import KerasFeatureExtractor
+    >>> ext = KerasFeatureExtractor("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
+    >>> ext.fit_transform(np.zeros((2, 32, 32, 3), np.float32)).shape  # doctest: +SKIP
+    (2, 1280)
+    """
+
+    _parameter_constraints: dict = {
+        "model": "no_validation",
+        "weights": [str, os.PathLike, None],
+        "layer": [str, Integral, None],
+        "pooling": [StrOptions(_POOLING), None],
+        "input_shape": [tuple, list, None],
+        "batch_size": [Integral],
+        "include_preprocessing": ["boolean"],
+        "safe_mode": ["boolean"],
+        "verbose": [Integral, "boolean"],
+    }
+
+    def __init__(
+        self,
+        model: Any = "mobilenet_v2",
+        *,
+        weights: str | os.PathLike | None = "imagenet",
+        layer: str | int | None = None,
+        pooling: str | None = "avg",
+        input_shape: tuple[int, int, int] | None = None,
+        batch_size: int = 32,
+        include_preprocessing: bool = False,
+        safe_mode: bool = True,
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.weights = weights
+        self.layer = layer
+        self.pooling = pooling
+        self.input_shape = input_shape
+        self.batch_size = batch_size
+        self.include_preprocessing = include_preprocessing
+        self.safe_mode = safe_mode
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ building
+
+    def _base_model(self) -> tuple[Any, Any]:
+        """(Keras model, registry spec or None) named by ``model`` and ``weights``."""
+        model, spec = self.model, None
+        if isinstance(model, KerasModelBlob):
+            return model.load(safe_mode=self.safe_mode), None
+        if is_keras_model(model):
+            return model, None
+        if isinstance(model, os.PathLike) or (
+            isinstance(model, str) and model.lower().endswith((".keras", ".h5"))
+        ):
+            return load_model_file(model, safe_mode=self.safe_mode), None
+        if not isinstance(model, str):
+            raise TypeError(
+                "KerasFeatureExtractor's model must be a registry name, a keras.Model or the "
+                f"path of a .keras/.h5 file. Received: {type(model).__name__}."
+            )
+        spec = get_model_spec(model)
+        shape = tuple(self.input_shape) if self.input_shape is not None else spec.input_shape
+        weights = self.weights
+        if weights is not None and weights != "imagenet":
+            weights = os.fspath(weights)
+            if not os.path.isfile(weights):
+                raise WeightsUnavailableError(
+                    f"weights={weights!r}: no such file. Expected 'imagenet', None, or the "
+                    f"path of a {spec.name} weights file (the include_top=False 'notop' file)."
+                )
+        try:
+            base = spec.keras_constructor()(include_top=False, weights=weights, input_shape=shape)
+        except Exception as exc:
+            if weights == "imagenet" and _is_download_failure(exc):
+                home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
+                raise WeightsUnavailableError(
+                    f"Could not download the ImageNet weights of {spec.name} ({exc}). This "
+                    "machine has no access to the Keras weights server. Pass "
+                    f"weights=<path to the {spec.name} .h5/.keras weights file> (the "
+                    f"include_top=False 'notop' file), or put that file in "
+                    f"{os.path.join(home, 'models')}{os.sep} where Keras looks first; "
+                    "weights=None gives random weights."
+                ) from exc
+            raise
+        return base, spec
+
+    def _build(self) -> tuple[Any, Any]:
+        keras = import_keras()
+        base, spec = self._base_model()
+        if len(base.inputs) != 1 or len(base.outputs) != 1:
+            raise SkprepError(
+                "KerasFeatureExtractor needs a model with one input and one output; received "
+                f"{len(base.inputs)} input(s) and {len(base.outputs)} output(s). Choose one "
+                "output with layer=<name>."
+            )
+        if spec is None and self.weights is not None and self.weights != "imagenet":
+            base.load_weights(os.fspath(self.weights))
+        if self.input_shape is not None and spec is None:
+            given, own = tuple(self.input_shape), tuple(base.input_shape[1:])
+            same = len(given) == len(own) and all(
+                o is None or o == g for g, o in zip(given, own, strict=True)
+            )
+            if not same:
+                raise InputShapeError(
+                    f"input_shape={given} does not match the model's input shape {own}. "
+                    "Leave input_shape=None for a model you pass in."
+                )
+        model = base
+        if self.layer is not None:
+            found = _find_layer(base, self.layer)
+            if found is None:
+                raise ValueError(
+                    f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
+                    "its nested models). Use one of the names in model.summary()."
+                )
+            target, owner = found
+            first = [lyr for lyr in base.layers if type(lyr).__name__ != "InputLayer"]
+            if owner is not base and not (first and first[0] is owner):
+                raise ValueError(
+                    f"layer={self.layer!r} is inside the nested model {owner.name!r}, which "
+                    "does not take the outer model's input directly. Pass that nested model "
+                    "itself as model=."
+                )
+            model = keras.Model(owner.inputs, target.output)
+        rank = len(model.output_shape)
+        if self.pooling is not None and rank in (3, 4):
+            layers = keras.layers
+            pool = {
+                ("avg", 4): layers.GlobalAveragePooling2D, ("max", 4): layers.GlobalMaxPooling2D,
+                ("avg", 3): layers.GlobalAveragePooling1D, ("max", 3): layers.GlobalMaxPooling1D,
+            }.get((self.pooling, rank), layers.Flatten)
+            model = keras.Model(model.inputs, pool()(model.outputs[0]))
+        mode = spec.mode if spec is not None else None
+        if self.include_preprocessing:
+            if spec is None:
+                raise ValueError(
+                    "include_preprocessing=True needs a registry model name (its Keras mode "
+                    "is known); received a model. Normalize the input yourself, e.g. with "
+                    "KerasModeNormalizer(mode=...)."
+                )
+            if mode != "none":
+                inp = keras.Input(model.input_shape[1:])
+                dense = keras.layers.Dense(3, name="skprep_preprocessing", trainable=False)
+                x = dense(inp)
+                dense.set_weights(list(_preprocessing_kernel(mode)))
+                model = keras.Model(inp, model(x))
+        return model, spec
+
+    def fit(self, X=None, y=None):
+        """Build or load the model (nothing is trained) and record its shapes.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C), default=None
+            Example input, used only to check its shape.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : KerasFeatureExtractor
+        """
+        self._validate_params()
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1. Received: batch_size={self.batch_size}.")
+        model, spec = self._build()
+        with _LOCK:
+            self.__dict__.pop("_model_blob", None)
+            self.input_shape_ = tuple(model.input_shape[1:])
+            runtime = _Runtime(model, self.input_shape_)
+            self._runtime = runtime
+        self.model_name_ = spec.name if spec is not None else None
+        self.preprocessing_mode_ = spec.mode if spec is not None else None
+        out = tuple(model.output_shape[1:])
+        if any(d is None for d in out):
+            if X is None:
+                raise InputShapeError(
+                    f"The model's output shape {out} depends on the input size; pass an example "
+                    "batch to fit (fit(X)) or set input_shape."
+                )
+            out = runtime(self._check_X(X)[:1]).shape[1:]
+        elif X is not None:
+            self._check_X(X)
+        self.output_shape_ = tuple(int(d) for d in out)
+        self.n_features_out_ = int(np.prod(self.output_shape_))
+        return self
+
+    # ------------------------------------------------------------------ runtime
+
+    def _get_runtime(self) -> _Runtime:
+        runtime = self.__dict__.get("_runtime")
+        if runtime is not None:
+            return runtime
+        with _LOCK:  # double-checked: one build, whatever the number of threads
+            runtime = self.__dict__.get("_runtime")
+            if runtime is None:
+                blob = self.__dict__.get("_model_blob")
+                if blob is None:
+                    raise SkprepError("This KerasFeatureExtractor has no model; call fit first.")
+                runtime = _Runtime(blob.load(safe_mode=self.safe_mode), self.input_shape_)
+                self._runtime = runtime
+        return runtime
+
+    def get_model(self):
+        """Return the fitted Keras model that ``transform`` runs.
+
+        It includes the pooling layer and, with ``include_preprocessing=True``, the
+        preprocessing layer, so it maps the same input to the same features.
+
+        Returns
+        -------
+        keras.Model
+        """
+        check_is_fitted(self)
+        return self._get_runtime().model
+
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        expected = self.input_shape_
+        if X.ndim != len(expected) + 1 or any(
+            e is not None and e != d for e, d in zip(expected, X.shape[1:], strict=True)
+        ):
+            hint = (
+                f" Load the images at this size, e.g. ImageLoader(target_size={expected[:2]})."
+                if len(expected) == 3
+                else ""
+            )
+            dims = ", ".join(map(str, expected))
+            raise InputShapeError(
+                f"KerasFeatureExtractor expects a batch of shape (N, {dims}); received an "
+                f"array of shape {X.shape}.{hint}"
+            )
+        if X.dtype.kind not in "uifb":
+            raise InputShapeError(
+                f"KerasFeatureExtractor expects numeric pixels; received dtype {X.dtype}."
+            )
+        return X
+
+    def transform(self, X):
+        """Compute the features of a batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C)
+            Input as the model expects it (normalized, unless
+            ``include_preprocessing=True``, then RGB 0-255).
+
+        Returns
+        -------
+        ndarray of float32, shape (N, n_features_out_)
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        runtime = self._get_runtime()
+        n, step = len(X), int(self.batch_size)
+        out = np.empty((n, self.n_features_out_), np.float32)
+        starts = range(0, n, step)
+        for start in progress(starts, total=len(starts), verbose=self.verbose,
+                              desc="KerasFeatureExtractor", unit="batch"):
+            batch = np.ascontiguousarray(X[start:start + step], dtype=runtime.dtype)
+            out[start:start + step] = runtime(batch).reshape(len(batch), -1)
+        return out
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_features_out_
+
+    # ------------------------------------------------------------------ pickling
+
+    def model_blob(self) -> KerasModelBlob:
+        """The fitted model as ``.keras`` bytes (made once, then cached).
+
+        Returns
+        -------
+        KerasModelBlob
+        """
+        check_is_fitted(self)
+        with _LOCK:
+            blob = self.__dict__.get("_model_blob")
+            if blob is None:
+                blob = KerasModelBlob(model_to_bytes(self._runtime.model))
+                self._model_blob = blob
+            return blob
+
+    def __getstate__(self) -> dict:
+        with _LOCK:
+            state = super().__getstate__().copy()
+            runtime = state.pop("_runtime", None)
+            state.pop("_param_blob", None)
+            if runtime is not None:
+                state["_model_blob"] = self.model_blob()
+            if is_keras_model(self.model):
+                if runtime is not None and self.model is runtime.model:
+                    state["model"] = state["_model_blob"]
+                else:
+                    cached = self.__dict__.get("_param_blob")
+                    if cached is None or cached[0] is not self.model:
+                        cached = (self.model, KerasModelBlob(model_to_bytes(self.model)))
+                        self._param_blob = cached
+                    state["model"] = cached[1]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self.__dict__.pop("_runtime", None)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = False
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -1,0 +1,29 @@
+"""Inference bundles: save a fitted pipeline to one file, load it safely elsewhere.
+
+A bundle is a zip file:
+
+* ``manifest.json``: format name and version, the versions of skprep, scikit-learn,
+  Keras, TensorFlow, numpy, skops and Python that wrote it, the creation time (UTC),
+  your metadata, and the sha256 of every other member;
+* ``estimator.skops``: the pipeline written with ``skops.io`` (no pickle), where every
+  Keras model is replaced by a reference to a member ``models/<n>.keras``; or, with
+  ``format="pickle"``, ``estimator.joblib``;
+* ``models/<n>.keras``: each Keras model once, in Keras' own format.
+
+:func:`load` checks every checksum, warns on version skew, loads the skops payload with
+an explicit list of trusted types (scikit-learn's, numpy's and skprep's own), loads the
+Keras models with ``safe_mode=True``, and refuses pickle unless ``allow_pickle=True``.
+"""
+
+from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, load, read_manifest, save
+from ._walk import find_keras_extractors, iter_estimators
+
+__all__ = [
+    "save",
+    "load",
+    "read_manifest",
+    "find_keras_extractors",
+    "iter_estimators",
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
+]

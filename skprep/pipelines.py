@@ -1,0 +1,123 @@
+"""Ready-made pipelines for registry models: loader + normalization + extractor (+ head)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from numbers import Integral
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from .exceptions import SkprepError
+from .features import KerasFeatureExtractor
+from .images import ImageLoader
+from .normalize import KerasModeNormalizer
+from .registry import get_model_spec
+
+__all__ = ["make_image_pipeline"]
+
+
+class UnknownParameterError(SkprepError, ValueError):
+    """An override names no parameter of the pipeline."""
+
+
+def _input_size(input_size: Any, default: tuple[int, int]) -> tuple[int, int]:
+    if input_size is None:
+        return default
+    if isinstance(input_size, Integral):
+        return int(input_size), int(input_size)
+    size = tuple(input_size)
+    if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
+        raise ValueError(
+            "input_size must be an int or a (height, width) pair of positive ints. "
+            f"Received: input_size={input_size!r}."
+        )
+    return int(size[0]), int(size[1])
+
+
+def make_image_pipeline(
+    model_name: str,
+    head: Any = None,
+    *,
+    weights: str | os.PathLike | None = "imagenet",
+    input_size: int | tuple[int, int] | None = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+    **overrides: Any,
+) -> Pipeline:
+    """Build the image pipeline of a registry model: paths in, features or predictions out.
+
+    Steps (named): ``"loader"`` (:class:`~skprep.ImageLoader` at the model's input size),
+    ``"normalizer"`` (:class:`~skprep.KerasModeNormalizer` with the model's own mode; a
+    float32 cast for models that normalize inside), ``"extractor"``
+    (:class:`~skprep.KerasFeatureExtractor`), and ``"head"`` when ``head`` is given.
+
+    Parameters
+    ----------
+    model_name : str
+        Registry name (``"mobilenet_v2"``, ``"resnet50"``, ...; see
+        :func:`skprep.list_models`).
+    head : sklearn estimator, default=None
+        Final step (``LogisticRegression()``, ...); without it the pipeline is a
+        transformer that outputs the features.
+    weights : "imagenet", None or path, default="imagenet"
+        Passed to the extractor.
+    input_size : int or (int, int), default=None
+        Image size ``(height, width)``; by default the registry's.
+    n_jobs : int, default=None
+        Threads of the image loader.
+    verbose : int, default=0
+        Progress bar of the extractor.
+    **overrides
+        Any other parameter, as ``step__parameter`` (``loader__resize_mode="crop"``,
+        ``extractor__pooling="max"``, ``head__C=0.1``).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+
+    Raises
+    ------
+    UnknownModelError
+        If ``model_name`` is not in the registry.
+    ValueError
+        If an override names no parameter of the pipeline.
+
+    Examples
+    --------
+    >>> from skprep import make_image_pipeline
+    >>> pipe = make_image_pipeline("resnet50", weights=None, input_size=64,
+    ...                            extractor__pooling="max")
+    >>> [name for name, _ in pipe.steps]
+    ['loader', 'normalizer', 'extractor']
+    >>> pipe.named_steps["normalizer"].model, pipe.named_steps["loader"].target_size
+    ('ResNet50', (64, 64))
+    """
+    spec = get_model_spec(model_name)
+    size = _input_size(input_size, spec.input_size)
+    steps: list[tuple[str, Any]] = [
+        ("loader", ImageLoader(target_size=size, n_jobs=n_jobs)),
+        ("normalizer", KerasModeNormalizer(model=spec.name)),
+        ("extractor", KerasFeatureExtractor(spec.name, weights=weights,
+                                            input_shape=(*size, 3), verbose=verbose)),
+    ]
+    if head is not None:
+        steps.append(("head", head))
+    pipe = Pipeline(steps)
+    if overrides:
+        valid = pipe.get_params(deep=True)
+        unknown = sorted(key for key in overrides if key not in valid)
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, [k for k in valid if "__" in k], n=3)
+                hints.append(f"{key!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            raise UnknownParameterError(
+                f"make_image_pipeline got unknown parameter(s): {', '.join(hints)}. Overrides "
+                "name a step and one of its parameters, step__parameter, with steps "
+                f"{[name for name, _ in steps]} (e.g. loader__n_jobs=4, "
+                "extractor__pooling='max')."
+            )
+        pipe.set_params(**overrides)
+    return pipe
