@@ -263,34 +263,27 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_bundle(path: str):
+def _load_bundle(path: str, allow_pickle: bool):
+    """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
+    import zipfile
+
+    from .exceptions import BundleError
+    from .persistence import load
+
     if not os.path.isfile(path):
         raise CLIError(f"bundle {path!r} does not exist")
+    if not zipfile.is_zipfile(path) and not allow_pickle:
+        raise CLIError(
+            f"{path!r} is not a skprep bundle but a plain pickle/joblib file, which runs "
+            "code when loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
+        )
     try:
-        from .persistence import load
-    except ImportError:  # pragma: no cover - only without the persistence module
-        load = None
-    if load is not None:
-        try:
-            return load(path)
-        except Exception as exc:
-            if not _is_plain_joblib(path):
-                raise
-            del exc
-    import joblib
-
-    return joblib.load(path)
-
-
-def _is_plain_joblib(path: str) -> bool:
-    """True when the file has no skprep header (a bare ``joblib.dump``)."""
-    try:
-        from .persistence import read_manifest
-
-        read_manifest(path)
-    except Exception:
-        return True
-    return False
+        return load(path, allow_pickle=allow_pickle)
+    except BundleError as exc:
+        if "allow_pickle=True" in str(exc):  # name the command-line flag, not the argument
+            raise CLIError(f"{path!r} holds a pickle payload, which runs code when loaded: "
+                           "pass --allow-pickle if you trust it") from exc
+        raise
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -299,8 +292,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ._progress import progress
 
     _check_output(args.output, (".csv", ".npz", ".parquet"))
-    pipe = _load_bundle(args.bundle)
     paths = collect_images(args.images)
+    pipe = _load_bundle(args.bundle, args.allow_pickle)
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     labels, probas = [], []
@@ -337,44 +330,66 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _describe(value: Any) -> str:
+    """A short repr for the parameter listing."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    import zipfile
+
+    from .exceptions import BundleIntegrityError
+    from .persistence import read_manifest
+
     if not os.path.isfile(args.bundle):
         raise CLIError(f"bundle {args.bundle!r} does not exist")
-    manifest: dict[str, Any] | None = None
-    if not _is_plain_joblib(args.bundle):
-        from .persistence import read_manifest
-
-        manifest = read_manifest(args.bundle)
-    pipe = _load_bundle(args.bundle)
-    info: dict[str, Any] = {"bundle": args.bundle, "format": "skprep" if manifest else "joblib"}
+    bundle = zipfile.is_zipfile(args.bundle)
+    manifest = read_manifest(args.bundle) if bundle else None
+    info: dict[str, Any] = {"bundle": args.bundle, "format": "skprep" if bundle else "joblib"}
     if manifest is not None:
-        info["manifest"] = manifest
-        info["checksum"] = "ok"  # load() refuses a file whose checksum does not match
-    steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
-    info["steps"] = [
-        {"name": name, "class": type(step).__name__,
-         "params": {k: _describe(v) for k, v in sorted(step.get_params(deep=False).items())}
-         if hasattr(step, "get_params") else {}}
-        for name, step in steps
-    ]
+        info.update({key: manifest.get(key) for key in
+                     ("format_version", "serialization", "estimator", "created", "versions",
+                      "metadata", "keras_models")})
+    status = 0
+    try:
+        pipe = _load_bundle(args.bundle, args.allow_pickle)
+        info["checksum"] = "ok (every member matches its sha256)" if bundle else "n/a (no header)"
+    except BundleIntegrityError as exc:  # still show what the manifest says
+        pipe, status = None, 1
+        info["checksum"] = f"FAILED: {exc}"
+    if pipe is not None:
+        steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
+        info["steps"] = [
+            {"name": name, "class": type(step).__name__,
+             "params": {key: _describe(value)
+                        for key, value in sorted(step.get_params(deep=False).items())}
+             if hasattr(step, "get_params") else {}}
+            for name, step in steps
+        ]
     if args.json:
         print(json.dumps(info, indent=2, default=str))
-        return 0
-    print(f"bundle: {args.bundle} ({info['format']})")
-    if manifest is not None:
-        for key, value in manifest.items():
-            print(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict) else value}")
-        print("checksum: ok")
-    print("steps:")
-    for step in info["steps"]:
-        print(f"  {step['name']}: {step['class']}")
-        for key, value in step["params"].items():
-            print(f"    {key} = {value}")
-    return 0
+        return status
+    for key, value in info.items():
+        if key == "steps":
+            continue
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for sub_key, sub_value in value.items():
+                print(f"  {sub_key}: {sub_value}")
+        elif isinstance(value, list):
+            print(f"{key}: {json.dumps(value, default=str)}")
+        else:
+            print(f"{key}: {value}")
+    if "steps" in info:
+        print("steps:")
+        for step in info["steps"]:
+            print(f"  {step['name']}: {step['class']}")
+            for key, value in step["params"].items():
+                print(f"    {key} = {value}")
+    if status:
+        print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
+              file=sys.stderr)
+    return status
 
 
 # --------------------------------------------------------------------------- parser
@@ -440,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("-o", "--output", help="output file (.csv, .npz, .parquet); default: "
                       "CSV on stdout")
     pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
+    pred.add_argument("--allow-pickle", action="store_true",
+                      help="also load plain joblib/pickle files (they run code: trusted only)")
     pred.set_defaults(func=_cmd_predict)
 
     info = sub.add_parser(
@@ -447,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Steps, parameters, versions, metadata and checksum status of a bundle.")
     info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("--allow-pickle", action="store_true",
+                      help="also load plain joblib/pickle files (they run code: trusted only)")
     info.set_defaults(func=_cmd_info)
     return parser
 

@@ -12,8 +12,10 @@ from sklearn.svm import SVC, LinearSVC
 from skprep import (
     DatasetStatsStandardizer,
     ImageLoader,
+    KerasFeatureExtractor,
     KerasModeNormalizer,
     UnsupportedStepError,
+    make_image_pipeline,
     supported_steps,
     to_keras,
 )
@@ -40,6 +42,30 @@ def tabular():
     y2 = (scores[:, 0] > 0).astype(int)
     targets = scores[:, :2] + rng.normal(0, 0.1, (60, 2))
     return X, y2, y3, targets
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    """A tiny seeded convolutional backbone whose features are of order 1."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 20, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = keras.layers.Conv2D(6, 3, strides=2, activation="tanh")(x)
+    return keras.Model(inputs, x, name="tiny_backbone")
+
+
+@pytest.fixture(scope="module")
+def image_pipeline(photo_files, backbone):
+    """Fitted: loader -> caffe normalizer -> extractor (avg pooling) -> 3-class logistic."""
+    paths = photo_files["jpeg"] + photo_files["png"]
+    labels = np.arange(len(paths)) % 3
+    pipe = Pipeline([
+        ("loader", ImageLoader(target_size=(24, 20))),
+        ("normalizer", KerasModeNormalizer(model="resnet50")),
+        ("extractor", KerasFeatureExtractor(backbone, pooling="avg")),
+        ("head", LogisticRegression(C=100.0, max_iter=2000)),
+    ]).fit(paths, labels)
+    return pipe, paths
 
 
 def _run(model, X):
@@ -154,14 +180,50 @@ def test_loader_gives_input_shape_and_stays_outside(pixels):
     np.testing.assert_allclose(_run(model, pixels), normalizer.transform(pixels), atol=ATOL)
 
 
-def test_saves_as_keras_and_exports_for_serving(tmp_path, pixels):
-    tf = pytest.importorskip("tensorflow")
-    normalizer = KerasModeNormalizer("caffe").fit(pixels)
-    scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(normalizer.transform(pixels))
-    pipe = make_pipeline(normalizer, scaler)
+def test_image_pipeline_with_extractor_matches_predict_proba(image_pipeline):
+    pipe, paths = image_pipeline
     model = to_keras(pipe)
-    expected = scaler.transform(normalizer.transform(pixels))
+    assert tuple(model.input.shape) == (None, 24, 20, 3) and model.input.dtype == "uint8"
+    pixels = pipe.named_steps["loader"].transform(paths)
+    expected = pipe.predict_proba(paths)
+    assert expected.std() > 0.05  # the features carry signal: the check can fail
     np.testing.assert_allclose(_run(model, pixels), expected, atol=ATOL, rtol=0)
+
+
+def test_spatial_features_standardized_then_ridge(photo_files, backbone):
+    paths = photo_files["png"]
+    pipe = Pipeline([
+        ("loader", ImageLoader(target_size=(24, 20))),
+        ("normalizer", KerasModeNormalizer("torch")),
+        ("extractor", KerasFeatureExtractor(backbone, pooling=None)),  # maps, flattened
+        ("head", Ridge(alpha=1e-3)),
+    ]).fit(paths, np.linspace(0.0, 1.0, len(paths)))
+    model = to_keras(pipe)
+    pixels = pipe.named_steps["loader"].transform(paths)
+    np.testing.assert_allclose(_run(model, pixels)[:, 0], pipe.predict(paths), atol=ATOL)
+
+
+def test_registry_pipeline_with_preprocessing_inside_the_extractor(photo_files):
+    paths = photo_files["jpeg"]
+    pipe = make_image_pipeline(
+        "vgg16", head=LogisticRegression(C=1e4, max_iter=5000), weights=None, input_size=32,
+        normalizer="passthrough", extractor__include_preprocessing=True,
+    ).fit(paths, [0, 1, 0, 1, 1, 0])
+    model = to_keras(pipe)
+    pixels = pipe.named_steps["loader"].transform(paths)
+    expected = pipe.predict_proba(paths)
+    assert expected.shape == (6, 2) and np.abs(expected - 0.5).max() > 0.1
+    np.testing.assert_allclose(_run(model, pixels), expected, atol=ATOL, rtol=0)
+
+
+# Keras' own model.save trips numpy 2's __array__(copy=...) deprecation; not ours to fix
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_saves_as_keras_and_exports_for_serving(tmp_path, image_pipeline):
+    tf = pytest.importorskip("tensorflow")
+    pipe, paths = image_pipeline
+    model = to_keras(pipe)
+    pixels = pipe.named_steps["loader"].transform(paths)
+    expected = pipe.predict_proba(paths)
 
     path = tmp_path / "pipe.keras"
     model.save(path)
@@ -171,4 +233,7 @@ def test_saves_as_keras_and_exports_for_serving(tmp_path, pixels):
     model.export(str(tmp_path / "serving"), verbose=False)
     served = tf.saved_model.load(str(tmp_path / "serving"))
     out = served.serve(tf.constant(pixels)).numpy()
+    np.testing.assert_allclose(out, expected, atol=ATOL, rtol=0)
+    layer = keras.layers.TFSMLayer(str(tmp_path / "serving"), call_endpoint="serve")
+    out = keras.ops.convert_to_numpy(layer(pixels))
     np.testing.assert_allclose(out, expected, atol=ATOL, rtol=0)
