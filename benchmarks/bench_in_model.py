@@ -111,8 +111,8 @@ def main(argv=None) -> dict:
     if args.quick:
         cases = [("MobileNetV2", 64, 64, 32, 3), ("ResNet50", 64, 32, 32, 3)]
     else:
-        cases = [("MobileNetV2", 160, 512, 32, 5), ("ResNet50", 160, 256, 32, 5),
-                 ("DenseNet121", 128, 256, 32, 5)]
+        cases = [("MobileNetV2", 128, 256, 32, 5), ("ResNet50", 128, 128, 32, 5),
+                 ("DenseNet121", 128, 128, 32, 5)]
     rows = [run_case(keras, *case) for case in cases]
     report = {
         "benchmark": "in_model", "quick": args.quick, "keras": keras.__version__,

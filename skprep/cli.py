@@ -492,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     VGG19  VGG     caffe  224x224     no
     0
     """
+    # TensorFlow's C++ info lines are noise on a command line (an explicit setting wins)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
