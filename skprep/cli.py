@@ -196,10 +196,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_feature_pipeline(args: argparse.Namespace):
-    """ImageLoader -> the model's KerasModeNormalizer (if any) -> KerasFeatureExtractor."""
-    from sklearn.pipeline import Pipeline
-
+def _build_feature_steps(args: argparse.Namespace):
+    """(ImageLoader, KerasModeNormalizer or None, fitted KerasFeatureExtractor)."""
+    from .exceptions import WeightsUnavailableError
     from .images import ImageLoader
     from .normalize import KerasModeNormalizer
     from .registry import get_model_spec
@@ -212,25 +211,33 @@ def _build_feature_pipeline(args: argparse.Namespace):
     except ImportError as exc:  # pragma: no cover - only without the features module
         raise CLIError(f"feature extraction is not available: {exc}") from exc
 
-    if spec is None:  # a saved Keras model: the user's own preprocessing
+    common = {"layer": _layer(args.layer), "pooling": _pooling(args.pooling),
+              "batch_size": args.batch_size}
+    if spec is None:  # a saved Keras model: its own input size; no preprocessing unless --mode
         mode = args.mode or "none"
-        extractor = KerasFeatureExtractor(model=args.model, layer=_layer(args.layer),
-                                          pooling=_pooling(args.pooling),
-                                          batch_size=args.batch_size)
-        if size is None:
-            raise CLIError("--input-size is required with a model file (e.g. --input-size 224)")
+        extractor = KerasFeatureExtractor(model=args.model, **common)
     else:
         mode = args.mode or spec.mode
         size = size or spec.input_size
-        extractor = KerasFeatureExtractor(
-            model=spec.name, weights=weights, layer=_layer(args.layer),
-            pooling=_pooling(args.pooling), input_shape=(*size, 3), batch_size=args.batch_size,
-        )
-    steps = [("loader", ImageLoader(target_size=size))]
-    if mode != "none":
-        steps.append(("normalizer", KerasModeNormalizer(mode)))
-    steps.append(("extractor", extractor))
-    return Pipeline(steps)
+        extractor = KerasFeatureExtractor(model=spec.name, weights=weights,
+                                          input_shape=(*size, 3), **common)
+    try:
+        extractor.fit()
+    except WeightsUnavailableError as exc:
+        raise CLIError(
+            f"{str(exc).splitlines()[0]} On the command line: --weights PATH (the notop "
+            "weights file) or --weights none."
+        ) from exc
+    model_size = tuple(extractor.input_shape_[:2])
+    if size is None:
+        if None in model_size:
+            raise CLIError("the model accepts any image size: give one with --input-size H,W")
+        size = model_size
+    elif None not in model_size and tuple(size) != model_size:
+        raise CLIError(f"--input-size {size[0]},{size[1]} does not match the model's input "
+                       f"size {model_size[0]},{model_size[1]}")
+    normalizer = KerasModeNormalizer(mode) if mode != "none" else None
+    return ImageLoader(target_size=tuple(size)), normalizer, extractor
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
@@ -242,21 +249,17 @@ def _cmd_features(args: argparse.Namespace) -> int:
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     paths = collect_images(args.images)
-    pipe = _build_feature_pipeline(args)
-    chunk = max(args.batch_size, 1)
-    n_chunks = -(-len(paths) // chunk)
+    loader, normalizer, extractor = _build_feature_steps(args)
+    n_chunks = -(-len(paths) // args.batch_size)
     outputs = []
-    for index, batch in enumerate(progress(_chunks(paths, chunk), total=n_chunks,
-                                           verbose=_verbose(args), desc="features",
-                                           unit="batch")):
-        if index == 0:
-            pipe.fit(list(batch))
-        outputs.append(np.asarray(pipe.transform(list(batch)), dtype=np.float32))
+    for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
+                          verbose=_verbose(args), desc="features", unit="batch"):
+        pixels = loader.transform(list(batch))
+        if normalizer is not None:
+            pixels = normalizer.fit_transform(pixels)  # stateless: fit only checks the shape
+        outputs.append(extractor.transform(pixels))
     features = np.concatenate(outputs)
-    try:
-        columns = [str(name) for name in pipe.get_feature_names_out()]
-    except Exception:  # names are a nicety; fall back to positions
-        columns = [f"feature{i}" for i in range(features.shape[1])]
+    columns = [str(name) for name in extractor.get_feature_names_out()]
     _write_table(args.output, paths, features, columns)
     print(f"wrote {features.shape[0]} x {features.shape[1]} features to {args.output}",
           file=sys.stderr)
