@@ -241,8 +241,8 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             if weights == "imagenet" and _is_download_failure(exc):
                 home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
                 raise WeightsUnavailableError(
-                    f"Could not download the ImageNet weights of {spec.name} ({exc}). This "
-                    "machine has no access to the Keras weights server. Pass "
+                    f"Could not download the ImageNet weights of {spec.name} ({exc}). Without "
+                    "access to the Keras weights server, pass "
                     f"weights=<path to the {spec.name} .h5/.keras weights file> (the "
                     f"include_top=False 'notop' file), or put that file in "
                     f"{os.path.join(home, 'models')}{os.sep} where Keras looks first; "

@@ -273,6 +273,12 @@ def _is_trusted_type(name: str) -> bool:
     return False
 
 
+def _looks_like_zip(path: str) -> bool:
+    """A zip by its first bytes (a truncated bundle is still a zip, just a broken one)."""
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def load(path: str | os.PathLike, *, allow_pickle: bool = False,
          trusted: Sequence[str] | None = None, strict: bool = False) -> Any:
     """Load a bundle written by :func:`save`, checking it first.
@@ -311,7 +317,7 @@ def load(path: str | os.PathLike, *, allow_pickle: bool = False,
         On version skew (without ``strict``).
     """
     path = os.fspath(path)
-    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+    if os.path.isfile(path) and not _looks_like_zip(path):
         if not allow_pickle:
             raise BundleError(
                 f"{path!r} is not a skprep bundle; it looks like a plain pickle/joblib file, "
