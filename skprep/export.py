@@ -92,6 +92,15 @@ def normalizer_layer(normalizer, *, name: str | None = None):
         ``Sequential`` of frozen builtin layers (``"caffe"``: the RGB -> BGR flip and the
         mean as a ``Dense`` on the channel axis). Any integer or float input is cast to
         float32 first.
+
+    Examples
+    --------
+    (Not run here: it imports Keras.) ::
+
+        normalizer = KerasModeNormalizer(model="resnet50").fit(pixels)
+        layer = normalizer.to_keras_layer()      # the same as normalizer_layer(normalizer)
+        inputs = keras.Input((224, 224, 3), dtype="uint8")
+        model = keras.Model(inputs, backbone(layer(inputs)))
     """
     import keras
 
@@ -141,6 +150,13 @@ def standardizer_layer(standardizer, *, name: str | None = None):
     Returns
     -------
     keras.layers.Normalization
+
+    Examples
+    --------
+    (Not run here: it imports Keras.) ::
+
+        scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(pixels)
+        layer = scaler.to_keras_layer()          # mean = mean_ * 255, variance = var_ * 255**2
     """
     import keras
 
@@ -190,6 +206,21 @@ def head_layer(head, *, method: str = "auto", name: str = "head"):
     Returns
     -------
     keras.layers.Dense
+        Frozen (``trainable=False``), built with the estimator's ``coef_`` and
+        ``intercept_``.
+
+    Raises
+    ------
+    UnsupportedStepError
+        Another estimator, or a method that is not a linear map plus an activation
+        (``predict`` of a classifier, one-vs-rest probabilities).
+
+    Examples
+    --------
+    (Not run here: it imports Keras.) ::
+
+        head = LogisticRegression().fit(features, labels)
+        probabilities = head_layer(head)(features)   # == head.predict_proba(features)
     """
     import keras
 
