@@ -158,7 +158,7 @@ def _write_table(path: str, paths: list[str], values: Any, columns: list[str]) -
         except ImportError:
             raise CLIError("writing .parquet needs pandas and pyarrow: pip install pandas "
                            "pyarrow, or write .npz / .csv") from None
-        frame = pd.DataFrame(values, columns=columns)
+        frame = pd.DataFrame(values, columns=columns).infer_objects()
         frame.insert(0, "path", paths)
         frame.to_parquet(path, index=False)
     else:
@@ -294,7 +294,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from ._progress import progress
 
-    _check_output(args.output, (".csv", ".npz", ".parquet"))
+    _check_output(args.output, (".csv", ".parquet"))
     paths = collect_images(args.images)
     pipe = _load_bundle(args.bundle, args.allow_pickle)
     if args.batch_size <= 0:
@@ -306,6 +306,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         body, head = pipe[:-1], pipe.steps[-1][1]
     else:
         body, head = None, pipe
+    if not hasattr(head, "predict"):
+        raise CLIError(f"the bundle's last step ({type(head).__name__}) has no predict method; "
+                       "for a feature pipeline use `skprep features`")
     n_chunks = -(-len(paths) // args.batch_size)
     for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
                           verbose=_verbose(args), desc="predict", unit="batch"):
@@ -455,8 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     pred.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
                       help="image files and/or directories (searched recursively)")
-    pred.add_argument("-o", "--output", help="output file (.csv, .npz, .parquet); default: "
-                      "CSV on stdout")
+    pred.add_argument("-o", "--output", help="output file (.csv or .parquet); default: CSV "
+                      "on stdout")
     pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
     pred.add_argument("--allow-pickle", action="store_true",
                       help="also load plain joblib/pickle files (they run code: trusted only)")
