@@ -26,14 +26,18 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up (traces, allocations)
-    times = []
+def _time(fns: dict, repeats: int) -> dict:
+    """Median seconds per call of each function, interleaved round-robin so that a
+    change of machine load hits every method alike."""
+    for fn in fns.values():
+        fn()  # warm-up (traces, allocations)
+    times: dict = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main(argv=None) -> dict:
@@ -59,9 +63,10 @@ def main(argv=None) -> dict:
         x = rng.uniform(-1, 1, (batch, size, size, 3)).astype(np.float32)
         np.testing.assert_allclose(extractor.transform(x), model.predict(x, verbose=0),
                                    atol=1e-5)
-        t_predict = _time(lambda x=x: model.predict(x, verbose=0), repeats)
-        t_raw = _time(lambda x=x: raw(x).numpy(), repeats)
-        t_skprep = _time(lambda x=x: extractor.transform(x), repeats)
+        t = _time({"predict": lambda x=x: model.predict(x, verbose=0),
+                   "raw": lambda x=x: raw(x).numpy(),
+                   "skprep": lambda x=x: extractor.transform(x)}, repeats)
+        t_predict, t_raw, t_skprep = t["predict"], t["raw"], t["skprep"]
         rows.append({"batch": batch, "model.predict_s": t_predict, "raw_compiled_s": t_raw,
                      "skprep_transform_s": t_skprep, "skprep_vs_raw": t_skprep / t_raw,
                      "skprep_vs_predict": t_skprep / t_predict})

@@ -22,9 +22,9 @@ def test_quickstart_runs_and_reloads_identically(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("quickstart", EXAMPLE)
     quickstart = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(quickstart)
-    summary = quickstart.main(["--out", str(tmp_path), "--per-class", "8", "--input-size", "48"])
+    summary = quickstart.main(["--out", str(tmp_path), "--per-class", "6", "--input-size", "32"])
     printed = capsys.readouterr().out
-    for step in ("1. made 16 training", "2. pipeline steps", "3. 5-fold", "4. saved",
+    for step in ("1. made 12 training", "2. pipeline steps", "3. 5-fold", "4. saved",
                  "5. a fresh Python process"):
         assert step in printed
     assert summary["identical"] is True and summary["weights"] is None
