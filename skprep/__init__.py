@@ -42,6 +42,9 @@ _LAZY: dict[str, str] = {
     "SequencePadder": "text",
     "TextInputError": "exceptions",
     "VocabularyError": "exceptions",
+    "UnsupportedStepError": "exceptions",
+    "to_keras": "export",
+    "supported_steps": "export",
 }
 
 __all__ = ["__version__", *_LAZY]

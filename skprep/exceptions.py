@@ -32,6 +32,7 @@ __all__ = [
     "UnsupportedCollectionError",
     "TextInputError",
     "VocabularyError",
+    "UnsupportedStepError",
 ]
 
 
@@ -213,3 +214,7 @@ class TextInputError(SkprepError, TypeError, ValueError):
 class VocabularyError(SkprepError, ValueError):
     """A fixed vocabulary (or its IDF weights) is unusable: repeated or reserved terms,
     too many terms for ``max_tokens``, or weights of the wrong length."""
+
+
+class UnsupportedStepError(SkprepError, ValueError):
+    """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""

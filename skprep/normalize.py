@@ -432,3 +432,14 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+    def to_keras_layer(self):
+        """This fitted normalizer as a Keras layer (see :func:`skprep.export.normalizer_layer`).
+
+        Returns
+        -------
+        keras.layers.Layer
+        """
+        from .export import normalizer_layer
+
+        return normalizer_layer(self)

@@ -414,3 +414,15 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+    def to_keras_layer(self):
+        """These statistics as a Keras ``Normalization`` layer (see
+        :func:`skprep.export.standardizer_layer`).
+
+        Returns
+        -------
+        keras.layers.Normalization
+        """
+        from .export import standardizer_layer
+
+        return standardizer_layer(self)

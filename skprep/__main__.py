@@ -1,0 +1,8 @@
+"""``python -m skprep``: the command line (see :mod:`skprep.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,516 @@
+"""The ``skprep`` command line: list models, extract features, predict with a bundle.
+
+Run ``skprep --help`` (or ``python -m skprep --help``) for the subcommands:
+
+* ``skprep models``: the registry table;
+* ``skprep features IMAGES_OR_DIR --model NAME -o out.npz|.parquet|.csv``;
+* ``skprep predict BUNDLE IMAGES_OR_DIR [-o out.csv]``;
+* ``skprep info BUNDLE``.
+
+Exit status: 0 on success, 1 with a one-line ``skprep: error: ...`` on stderr when
+the input is bad (2 for a malformed command line); ``--debug`` shows the traceback.
+TensorFlow is imported only by the subcommands that run a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "collect_images", "IMAGE_EXTENSIONS"]
+
+#: file extensions taken from a directory (case-insensitive).
+IMAGE_EXTENSIONS: tuple[str, ...] = (
+    ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
+)
+
+
+class CLIError(Exception):
+    """Bad input on the command line: reported as one line, exit status 1."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def collect_images(items: Sequence[str]) -> list[str]:
+    """Image files named on the command line; directories are searched recursively.
+
+    Parameters
+    ----------
+    items : sequence of str
+        Files (taken as they are, whatever their extension) and directories (their
+        files with an extension in :data:`IMAGE_EXTENSIONS`, sorted by path).
+
+    Returns
+    -------
+    list of str
+        In command-line order, each directory's files sorted.
+
+    Examples
+    --------
+    >>> collect_images([])
+    Traceback (most recent call last):
+    ...
+    skprep.cli.CLIError: no images given: name image files or a directory of images
+    """
+    paths: list[str] = []
+    for item in items:
+        if os.path.isdir(item):
+            found = sorted(
+                str(path) for path in Path(item).rglob("*")
+                if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
+            )
+            if not found:
+                raise CLIError(
+                    f"directory {item!r} holds no image files (looked for "
+                    f"{', '.join(IMAGE_EXTENSIONS)}, recursively)"
+                )
+            paths += found
+        elif os.path.isfile(item):
+            paths.append(item)
+        else:
+            raise CLIError(f"{item!r} does not exist: give image files or directories")
+    if not paths:
+        raise CLIError("no images given: name image files or a directory of images")
+    return paths
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _verbose(args: argparse.Namespace) -> int:
+    """--progress forces a bar (2), --no-progress hides it (0); default: on a terminal (1)."""
+    return {True: 2, False: 0, None: 1}[args.progress]
+
+
+def _input_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        size = tuple(int(part) for part in parts if part.strip())
+    except ValueError:
+        size = ()
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or min(size) <= 0:
+        raise CLIError(f"--input-size must be N or H,W with positive integers; got {text!r}")
+    return size  # type: ignore[return-value]
+
+
+def _weights(text: str) -> str | None:
+    if text.lower() == "none":
+        return None
+    if text.lower() == "imagenet":
+        return "imagenet"
+    if not os.path.isfile(text):
+        raise CLIError(f"--weights must be none, imagenet or a weights file; {text!r} is none")
+    return text
+
+
+def _pooling(text: str) -> str | None:
+    return None if text == "none" else text
+
+
+def _layer(text: str | None) -> str | int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _write_table(path: str, paths: list[str], values: Any, columns: list[str]) -> None:
+    """Write rows (path + columns) to .npz, .csv or .parquet, by the file extension."""
+    import numpy as np
+
+    suffix = Path(path).suffix.lower()
+    values = np.asarray(values)
+    if values.ndim == 1:
+        values = values[:, None]
+    if suffix == ".npz":
+        np.savez(path, features=values, paths=np.asarray(paths), columns=np.asarray(columns))
+    elif suffix == ".csv" or path == "-":
+        stream = sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
+        try:
+            writer = csv.writer(stream)
+            writer.writerow(["path", *columns])
+            for name, row in zip(paths, values.tolist(), strict=True):
+                writer.writerow([name, *row])
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+    elif suffix == ".parquet":
+        try:
+            import pandas as pd
+        except ImportError:
+            raise CLIError("writing .parquet needs pandas and pyarrow: pip install pandas "
+                           "pyarrow, or write .npz / .csv") from None
+        frame = pd.DataFrame(values, columns=columns).infer_objects()
+        frame.insert(0, "path", paths)
+        frame.to_parquet(path, index=False)
+    else:
+        raise CLIError(f"output {path!r}: the extension must be .npz, .parquet or .csv")
+
+
+def _check_output(path: str | None, allowed: tuple[str, ...]) -> None:
+    if path is None or path == "-":
+        return
+    if Path(path).suffix.lower() not in allowed:
+        raise CLIError(f"output {path!r}: the extension must be one of {', '.join(allowed)}")
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise CLIError(f"output {path!r}: folder {str(parent)!r} does not exist")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .registry import list_models
+
+    specs = list_models(args.family)
+    if not specs:
+        raise CLIError(f"no model family {args.family!r}; `skprep models` lists them all")
+    rows = [("name", "family", "mode", "input size", "built-in preprocessing")]
+    rows += [(s.name, s.family, s.mode, f"{s.input_size[0]}x{s.input_size[1]}",
+              "yes" if s.builtin_preprocessing else "no") for s in specs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    return 0
+
+
+def _build_feature_steps(args: argparse.Namespace):
+    """(ImageLoader, KerasModeNormalizer or None, fitted KerasFeatureExtractor)."""
+    from .exceptions import WeightsUnavailableError
+    from .images import ImageLoader
+    from .normalize import KerasModeNormalizer
+    from .registry import get_model_spec
+
+    size = _input_size(args.input_size)
+    spec = None if os.path.isfile(args.model) else get_model_spec(args.model)
+    weights = _weights(args.weights) if spec is not None else None
+    try:
+        from .features import KerasFeatureExtractor
+    except ImportError as exc:  # pragma: no cover - only without the features module
+        raise CLIError(f"feature extraction is not available: {exc}") from exc
+
+    common = {"layer": _layer(args.layer), "pooling": _pooling(args.pooling),
+              "batch_size": args.batch_size}
+    if spec is None:  # a saved Keras model: its own input size; no preprocessing unless --mode
+        mode = args.mode or "none"
+        extractor = KerasFeatureExtractor(model=args.model, **common)
+    else:
+        mode = args.mode or spec.mode
+        size = size or spec.input_size
+        extractor = KerasFeatureExtractor(model=spec.name, weights=weights,
+                                          input_shape=(*size, 3), **common)
+    try:
+        extractor.fit()
+    except WeightsUnavailableError as exc:
+        raise CLIError(
+            f"{str(exc).splitlines()[0]} On the command line: --weights PATH (the notop "
+            "weights file) or --weights none."
+        ) from exc
+    model_size = tuple(extractor.input_shape_[:2])
+    if size is None:
+        if None in model_size:
+            raise CLIError("the model accepts any image size: give one with --input-size H,W")
+        size = model_size
+    elif None not in model_size and tuple(size) != model_size:
+        raise CLIError(f"--input-size {size[0]},{size[1]} does not match the model's input "
+                       f"size {model_size[0]},{model_size[1]}")
+    normalizer = KerasModeNormalizer(mode) if mode != "none" else None
+    return ImageLoader(target_size=tuple(size)), normalizer, extractor
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._progress import progress
+
+    _check_output(args.output, (".npz", ".parquet", ".csv"))
+    if args.batch_size <= 0:
+        raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
+    paths = collect_images(args.images)
+    loader, normalizer, extractor = _build_feature_steps(args)
+    n_chunks = -(-len(paths) // args.batch_size)
+    outputs = []
+    for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
+                          verbose=_verbose(args), desc="features", unit="batch"):
+        pixels = loader.transform(list(batch))
+        if normalizer is not None:
+            pixels = normalizer.fit_transform(pixels)  # stateless: fit only checks the shape
+        outputs.append(extractor.transform(pixels))
+    features = np.concatenate(outputs)
+    columns = [str(name) for name in extractor.get_feature_names_out()]
+    _write_table(args.output, paths, features, columns)
+    print(f"wrote {features.shape[0]} x {features.shape[1]} features to {args.output}",
+          file=sys.stderr)
+    return 0
+
+
+def _load_bundle(path: str, allow_pickle: bool):
+    """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
+    import zipfile
+
+    from .exceptions import BundleError
+    from .persistence import load
+
+    if not os.path.isfile(path):
+        raise CLIError(f"bundle {path!r} does not exist")
+    if not zipfile.is_zipfile(path) and not allow_pickle:
+        raise CLIError(
+            f"{path!r} is not a skprep bundle but a plain pickle/joblib file, which runs "
+            "code when loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
+        )
+    try:
+        return load(path, allow_pickle=allow_pickle)
+    except BundleError as exc:
+        if "allow_pickle=True" in str(exc):  # name the command-line flag, not the argument
+            raise CLIError(f"{path!r} holds a pickle payload, which runs code when loaded: "
+                           "pass --allow-pickle if you trust it") from exc
+        raise
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._progress import progress
+
+    _check_output(args.output, (".csv", ".parquet"))
+    paths = collect_images(args.images)
+    pipe = _load_bundle(args.bundle, args.allow_pickle)
+    if args.batch_size <= 0:
+        raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
+    labels, probas = [], []
+    has_proba = hasattr(pipe, "predict_proba")
+    # run the preprocessing and the backbone once per batch, then both head methods
+    if hasattr(pipe, "steps") and len(pipe.steps) > 1:
+        body, head = pipe[:-1], pipe.steps[-1][1]
+    else:
+        body, head = None, pipe
+    if not hasattr(head, "predict"):
+        raise CLIError(f"the bundle's last step ({type(head).__name__}) has no predict method; "
+                       "for a feature pipeline use `skprep features`")
+    n_chunks = -(-len(paths) // args.batch_size)
+    for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
+                          verbose=_verbose(args), desc="predict", unit="batch"):
+        features = body.transform(list(batch)) if body is not None else list(batch)
+        labels.append(np.asarray(head.predict(features)))
+        if has_proba:
+            probas.append(np.asarray(head.predict_proba(features)))
+    predictions = np.concatenate(labels)
+    columns = ["prediction"]
+    if predictions.ndim == 1:
+        table: list[Any] = [predictions.tolist()]
+    else:
+        columns = [f"prediction{i}" for i in range(predictions.shape[1])]
+        table = [col.tolist() for col in predictions.T]
+    if has_proba:
+        proba = np.concatenate(probas)
+        classes = getattr(pipe, "classes_", range(proba.shape[1]))
+        columns += [f"proba_{c}" for c in classes]
+        table += [col.tolist() for col in proba.T]
+    rows = np.empty((len(paths), len(columns)), dtype=object)
+    for j, col in enumerate(table):
+        rows[:, j] = col
+    _write_table(args.output or "-", paths, rows, columns)
+    return 0
+
+
+def _describe(value: Any) -> str:
+    """A short repr for the parameter listing."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import zipfile
+
+    from .exceptions import BundleIntegrityError
+    from .persistence import read_manifest
+
+    if not os.path.isfile(args.bundle):
+        raise CLIError(f"bundle {args.bundle!r} does not exist")
+    bundle = zipfile.is_zipfile(args.bundle)
+    manifest = read_manifest(args.bundle) if bundle else None
+    info: dict[str, Any] = {"bundle": args.bundle, "format": "skprep" if bundle else "joblib"}
+    if manifest is not None:
+        info.update({key: manifest.get(key) for key in
+                     ("format_version", "serialization", "estimator", "created", "versions",
+                      "metadata", "keras_models")})
+    status = 0
+    try:
+        pipe = _load_bundle(args.bundle, args.allow_pickle)
+        info["checksum"] = "ok (every member matches its sha256)" if bundle else "n/a (no header)"
+    except BundleIntegrityError as exc:  # still show what the manifest says
+        pipe, status = None, 1
+        info["checksum"] = f"FAILED: {exc}"
+    if pipe is not None:
+        steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
+        info["steps"] = [
+            {"name": name, "class": type(step).__name__,
+             "params": {key: _describe(value)
+                        for key, value in sorted(step.get_params(deep=False).items())}
+             if hasattr(step, "get_params") else {}}
+            for name, step in steps
+        ]
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return status
+    for key, value in info.items():
+        if key == "steps":
+            continue
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for sub_key, sub_value in value.items():
+                print(f"  {sub_key}: {sub_value}")
+        elif isinstance(value, list):
+            print(f"{key}: {json.dumps(value, default=str)}")
+        else:
+            print(f"{key}: {value}")
+    if "steps" in info:
+        print("steps:")
+        for step in info["steps"]:
+            print(f"  {step['name']}: {step['class']}")
+            for key, value in step["params"].items():
+                print(f"    {key} = {value}")
+    if status:
+        print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
+              file=sys.stderr)
+    return status
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``skprep`` command."""
+    from . import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's default must not override `skprep --debug COMMAND`
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
+    run = argparse.ArgumentParser(add_help=False)
+    bar = run.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show a progress bar (default: only on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show a progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="skprep", parents=[common],
+        description="scikit-learn preprocessing for deep-learning models, from the shell.",
+    )
+    parser.add_argument("--version", action="version", version=f"skprep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    models = sub.add_parser("models", parents=[common], help="list the known Keras models",
+                            description="The registry: every keras.applications model with "
+                            "its preprocessing mode, input size and built-in preprocessing.")
+    models.add_argument("--family", help="only this family (e.g. ResNet, EfficientNet)")
+    models.set_defaults(func=_cmd_models)
+
+    feats = sub.add_parser(
+        "features", parents=[common, run], help="extract backbone features from images",
+        description="Load images, apply the model's preprocessing, run the backbone and "
+        "write one row of features per image, with its path.")
+    feats.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
+                       help="image files and/or directories (searched recursively)")
+    feats.add_argument("--model", required=True,
+                       help="registry name (see `skprep models`) or a .keras / .h5 file")
+    feats.add_argument("--weights", default="imagenet",
+                       help="none, imagenet (default; needs the Keras cache or internet) or a "
+                       "weights file")
+    feats.add_argument("--layer", help="name or index of the layer to read (default: the top)")
+    feats.add_argument("--pooling", default="avg", choices=["avg", "max", "flatten", "none"],
+                       help="how spatial maps become a vector (default: avg)")
+    feats.add_argument("--batch-size", type=int, default=32, help="images per batch (32)")
+    feats.add_argument("--input-size", help="N or H,W (default: the model's)")
+    feats.add_argument("--mode", choices=["caffe", "tf", "torch", "none"],
+                       help="override the preprocessing mode (default: the model's)")
+    feats.add_argument("-o", "--output", required=True,
+                       help="output file: .npz, .parquet or .csv (paths kept beside rows)")
+    feats.set_defaults(func=_cmd_features)
+
+    pred = sub.add_parser(
+        "predict", parents=[common, run], help="predict with a saved pipeline bundle",
+        description="Load a bundle (skprep.save or joblib.dump of a fitted pipeline that "
+        "takes image paths) and predict on images; one CSV row per image.")
+    pred.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
+    pred.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
+                      help="image files and/or directories (searched recursively)")
+    pred.add_argument("-o", "--output", help="output file (.csv or .parquet); default: CSV "
+                      "on stdout")
+    pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
+    pred.add_argument("--allow-pickle", action="store_true",
+                      help="also load plain joblib/pickle files (they run code: trusted only)")
+    pred.set_defaults(func=_cmd_predict)
+
+    info = sub.add_parser(
+        "info", parents=[common], help="describe a saved pipeline bundle",
+        description="Steps, parameters, versions, metadata and checksum status of a bundle.")
+    info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("--allow-pickle", action="store_true",
+                      help="also load plain joblib/pickle files (they run code: trusted only)")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on an error (2 for a malformed command line).
+
+    Examples
+    --------
+    >>> main(["models", "--family", "vgg"])  # doctest: +NORMALIZE_WHITESPACE
+    name   family  mode   input size  built-in preprocessing
+    -----  ------  -----  ----------  ----------------------
+    VGG16  VGG     caffe  224x224     no
+    VGG19  VGG     caffe  224x224     no
+    0
+    """
+    # TensorFlow's C++ info lines are noise on a command line (an explicit setting wins)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("skprep: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line unless --debug
+        if getattr(args, "debug", False):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"skprep: error: {message} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
