@@ -330,11 +330,17 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
                 self.n_pixels_seen_, self.mean_, self._m2, self.n_samples_seen_
             )
         seen, mean, m2 = merge_moments(seen, old_mean, old_m2, n, mean, m2)
-        self.n_pixels_seen_ = seen
-        self.n_samples_seen_ = images + X.shape[0]
+        self._set_moments(seen, images + X.shape[0], mean, m2)
+
+    def _set_moments(self, n_pixels: int, n_samples: int, mean: np.ndarray,
+                     m2: np.ndarray) -> None:
+        """Set every fitted attribute from merged (count, mean, M2); also used by
+        :func:`skprep.distributed.fit_standardizer` after its map-reduce."""
+        self.n_pixels_seen_ = n_pixels
+        self.n_samples_seen_ = n_samples
         self.mean_ = mean
         self._m2 = m2
-        self.var_ = m2 / seen if seen else np.zeros_like(m2)
+        self.var_ = m2 / n_pixels if n_pixels else np.zeros_like(m2)
         if self.with_std:
             scale = np.sqrt(self.var_)
             # a constant channel: scale 1 (as scikit-learn's StandardScaler), never NaN

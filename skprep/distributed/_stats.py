@@ -128,18 +128,7 @@ def fit_standardizer(
         n, mean, m2 = merge_moments(n, mean, m2, est.n_pixels_seen_, est.mean_, est._m2)
         images += est.n_samples_seen_
 
-    # the same final state as DatasetStatsStandardizer._merge_batch leaves
-    merged.n_pixels_seen_ = n
-    merged.n_samples_seen_ = images
-    merged.mean_ = mean
-    merged._m2 = m2
-    merged.var_ = m2 / n if n else np.zeros_like(m2)
-    if merged.with_std:
-        scale = np.sqrt(merged.var_)
-        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
-        merged.scale_ = scale
-    else:
-        merged.scale_ = None
+    merged._set_moments(n, images, mean, m2)  # the state partial_fit would leave
 
     failures = _sorted_failures([f for _, f in results])
     if failures:
