@@ -377,7 +377,10 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_batch(self, X, reset=False, data_format=self.data_format)
         if self.check_input_range and X.dtype.kind == "f" and X.size:
-            peak = float(X.max())
+            # the first sample usually settles it (a value above 1): no pass over the batch
+            peak = float(X[:1].max())
+            if peak <= 1.0:
+                peak = float(X.max())
             if peak <= 1.0:
                 warnings.warn(
                     f"KerasModeNormalizer(mode={self.mode_!r}) expects pixels in 0-255, but "

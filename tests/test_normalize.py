@@ -137,6 +137,18 @@ def test_warns_when_input_already_scaled_to_unit_range():
         KerasModeNormalizer("tf", check_input_range=False).fit(scaled).transform(scaled)
 
 
+def test_range_check_looks_past_a_dark_first_image():
+    """The check starts with the first image; a dark one must not decide for the batch."""
+    batch = BATCH_U8.astype(np.float32)
+    batch[0] = batch[0] / 255.0  # first image in [0, 1], the others 0-255
+    norm = KerasModeNormalizer(mode="tf").fit(batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm.transform(batch)
+    with pytest.warns(InputRangeWarning, match="maximum is"):
+        norm.transform(batch[:1])
+
+
 def test_exactly_one_of_mode_and_model():
     with pytest.raises(ValueError, match="exactly one of mode= or model="):
         KerasModeNormalizer().fit(BATCH_U8)
