@@ -22,20 +22,17 @@ iteration order of a Python ``set`` per document, which changes with the string 
 seed (``PYTHONHASHSEED``), so two Keras runs write different JSON. skprep keeps them in
 the order of ``word_counts`` (first appearance): same contents, reproducible JSON.
 
-Speed: a batch of ``str`` documents is lowercased and filtered in one ``str.lower`` /
-``str.translate`` call over the documents joined by a control character that none of
-them holds (it is not cased nor case-ignorable, so Python's context-sensitive final
-sigma sees a document boundary), then counted with ``Counter``.
+Speed: tokenization works on whole batches (``_tokenizer_batch``), counting and
+lookups on one flat token list with NumPy.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
-from itertools import chain, count, repeat
+from itertools import repeat
 from numbers import Integral
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,157 +40,23 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import TextInputError, VocabularyError
+from ..exceptions import VocabularyError
 from ._padder import _as_sequences
+from ._tokenizer_batch import (
+    DEFAULT_FILTERS,
+    SEPARATORS,
+    Batch,
+    Rules,
+    cut,
+)
+from ._tokenizer_json import JSON_PARAMS, parse_config, parse_state
 
 __all__ = ["KerasTokenizer"]
 
-#: Keras' default ``filters``: ASCII punctuation but ``'``, plus tab and newline.
-DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 MATRIX_MODES = ("binary", "count", "tfidf", "freq")
-# document separators for the one-pass batch: control characters (category Cc)
-_SEPARATORS = tuple(chr(c) for c in (0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16))
-# what str.split() without arguments splits at, besides " "
-_OTHER_WHITESPACE = tuple("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f"
-                          "\u205f\u3000") + tuple(map(chr, range(0x2000, 0x200B)))
-_CHUNK = 2000  # documents tokenized in one pass
 _STATE_KEYS = ("word_counts", "word_docs", "document_count")
 
-
-@lru_cache(maxsize=32)
-def _byte_table(filters: str, split: str) -> bytes:
-    return bytes.maketrans(filters.encode("ascii"), split.encode("ascii") * len(filters))
-
-
-@lru_cache(maxsize=32)
-def _filter_table(filters: str, split: str) -> dict[int, str]:
-    return str.maketrans({c: split for c in filters})
-
-
-def _translate(text: str, filters: str, split: str) -> str:
-    """Every character of ``filters`` replaced by ``split`` (Keras' ``str.translate``)."""
-    if len(split) == 1 and split.isascii() and filters.isascii():
-        # ASCII bytes stand for themselves in UTF-8: one bytes.translate is exact and
-        # far faster than str.translate on non-ASCII text
-        table = _byte_table(filters, split)
-        data = text.encode("utf-8", "surrogatepass").translate(table)
-        return data.decode("utf-8", "surrogatepass")
-    return text.translate(_filter_table(filters, split))
-
-
-class _Batch(NamedTuple):
-    """The tokens of a batch of documents, flat.
-
-    Either ``lengths`` gives the number of tokens of each document, or (one-pass
-    batches) ``lengths`` is None and ``tokens`` also holds a ``sep`` marker between two
-    documents and, at word level, the empty pieces between two separators, which are
-    no tokens (Keras drops them).
-    """
-
-    tokens: list
-    lengths: np.ndarray | None
-    sep: str | None
-    n_docs: int
-
-    @classmethod
-    def of_lists(cls, seqs: list) -> _Batch:
-        lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
-        return cls(list(chain.from_iterable(seqs)), lengths, None, len(seqs))
-
-    def regrouped(self) -> _Batch:
-        """The same batch with ``lengths`` (for a vocabulary that holds ``""``)."""
-        if self.lengths is not None:
-            return self
-        seqs: list[list[str]] = [[]]
-        for token in self.tokens:
-            if token == self.sep:
-                seqs.append([])
-            elif token:
-                seqs[-1].append(token)
-        return self.of_lists(seqs)
-
-    def locate(self, ids: np.ndarray, keep: np.ndarray, is_sep: np.ndarray | None):
-        """The kept ids and the document of each."""
-        if self.lengths is None:
-            doc = np.cumsum(is_sep)
-        else:
-            doc = np.repeat(np.arange(self.n_docs), self.lengths)
-        return ids[keep], doc[keep]
-
-    def counts(self) -> dict[str, Any]:
-        """The count state: ``word_counts`` and ``word_docs`` in order of appearance."""
-        tokens, first = self.tokens, {}
-        # each token's id: the position of the word's first occurrence (one hash pass)
-        ids = np.array(list(map(first.setdefault, tokens, count())), dtype=np.int64)
-        is_sep = keep = None
-        if self.lengths is None:  # drop the markers
-            is_sep = ids == first.get(self.sep, -1)
-            keep = ~is_sep & (ids != first.get("", -1))
-        else:
-            keep = np.ones(len(ids), dtype=bool)
-        ids, doc = self.locate(ids, keep, is_sep)
-        counts = np.bincount(ids, minlength=len(tokens))
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=self.n_docs))])
-        pairs = sp.csr_matrix((np.ones(len(ids), dtype=np.int32), ids, indptr),
-                              shape=(self.n_docs, len(tokens)))
-        pairs.sum_duplicates()  # one entry per (document, word)
-        docs = np.bincount(pairs.indices, minlength=len(tokens))
-        at = np.flatnonzero(counts)  # first positions, in order: one per word
-        words = [tokens[i] for i in at.tolist()]
-        return {"word_counts": dict(zip(words, counts[at].tolist(), strict=True)),
-                "word_docs": dict(zip(words, docs[at].tolist(), strict=True)),
-                "document_count": self.n_docs}
-
-
-def _cut(values: list, starts: list[int], ends: list[int]) -> list[list]:
-    return [values[a:b] for a, b in zip(starts, ends, strict=True)]
-
-
-def _as_items(X: Any, name: str) -> list:
-    """A batch of documents as a list (1-D input or one column); not yet type-checked."""
-    if isinstance(X, (str, bytes)):
-        raise TextInputError(
-            f"{name} expects a batch of documents (list of str, 1-D array or pandas "
-            f"Series); received a single {type(X).__name__}: {X[:50]!r}. Wrap it in a "
-            "list: [text]. (Keras' Tokenizer would silently treat each character as a "
-            "document.)")
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) == 2 and shape[1] == 1:
-        X = X.iloc[:, 0] if hasattr(X, "iloc") else np.asarray(X)[:, 0]
-    elif shape is not None and len(shape) != 1:
-        raise TextInputError(
-            f"{name} expects a 1-D batch of documents (or one column); received input "
-            f"of shape {tuple(shape)}. Pass token lists as a list of lists.")
-    if hasattr(X, "tolist"):
-        return X.tolist()
-    try:
-        return list(X)
-    except TypeError:
-        raise TextInputError(
-            f"{name} expects a batch of documents (list of str, 1-D array or pandas "
-            f"Series); received {type(X).__name__}.") from None
-
-
-def _document_error(item: Any, index: int, name: str) -> TextInputError:
-    """The error for a document that is neither a str nor a list of str."""
-    if isinstance(item, list):
-        j, token = next((j, t) for j, t in enumerate(item) if not isinstance(t, str))
-        return TextInputError(
-            f"{name}: document {index} is a list of tokens whose item {j} is "
-            f"{type(token).__name__} ({token!r:.50}); tokens must be str.")
-    return TextInputError(
-        f"{name}: document {index} is {type(item).__name__} ({item!r:.50}); expected a "
-        "str (or a list of str tokens). Replace missing values first, e.g. "
-        "Series.fillna(''), and decode bytes.")
-
-
-def _pick_separator(avoid: str) -> str | None:
-    for sep in _SEPARATORS:
-        if sep not in avoid:
-            return sep
-    return None  # pragma: no cover - every candidate is a filter or split character
-
-
+#: Keras' default ``filters``: ASCII punctuation but ``'``, plus tab and newline.
 class KerasTokenizer(TransformerMixin, BaseEstimator):
     """The legacy Keras ``Tokenizer``, exactly, as a scikit-learn transformer.
 
@@ -331,87 +194,10 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
                 f"{name}: filters must be a str or a list of single characters; got "
                 f"{self.filters!r:.80}.")
 
-    def _batch(self, X: Any) -> _Batch:
-        """The documents of ``X``, ready to be cut into tokens as Keras does."""
-        items = _as_items(X, type(self).__name__)
-        if self.analyzer is None:
-            batch = self._batch_of_strings(items)
-            if batch is not None:
-                return batch
-        return _Batch.of_lists([self._tokenize_one(item, i) for i, item in enumerate(items)])
-
-    def _batch_of_strings(self, items: list) -> _Batch | None:
-        """All-``str`` batch in one pass per chunk; None if some item is not a str (or
-        holds the separator)."""
-        filters = "".join(self.filters)
-        sep = _pick_separator(filters + self.split)
-        if len(self.split) > 1 and not self.char_level:
-            return self._batch_by_document(items, filters, sep)
-        tokens: list[str] = []
-        for start in range(0, len(items), _CHUNK):
-            part = self._chunk_tokens(items[start:start + _CHUNK], filters, sep)
-            if part is None:
-                return None
-            if start:
-                tokens.append(sep)
-            tokens += part
-        return _Batch(tokens, None, sep, len(items))
-
-    def _chunk_tokens(self, items: list, filters: str, sep: str) -> list[str] | None:
-        """The tokens of some documents, ``sep`` between two (a few MB at a time: the
-        buffer stays in the CPU cache through lower, translate and split)."""
-        try:
-            buffer = sep.join(items)
-        except TypeError:
-            return None
-        if buffer.count(sep) != len(items) - 1:
-            return None  # a document holds the separator: one at a time
-        if self.lower:
-            buffer = buffer.lower()
-        if self.char_level:
-            return list(buffer)
-        split = self.split
-        text = _translate(buffer, filters, split).replace(sep, f"{split}{sep}{split}")
-        if split == " " and not any(map(text.__contains__, _OTHER_WHITESPACE)):
-            return text.split()  # the same pieces, less the empty ones
-        return text.split(split)
-
-    def _batch_by_document(self, items: list, filters: str, sep: str) -> _Batch | None:
-        """A separator of several characters: filter in one pass, split per document."""
-        try:
-            buffer = sep.join(items)
-        except TypeError:
-            return None
-        if buffer.count(sep) != max(len(items) - 1, 0):
-            return None
-        if self.lower:
-            buffer = buffer.lower()
-        split = self.split
-        docs = _translate(buffer, filters, split).split(sep) if items else []
-        return _Batch.of_lists([list(filter(None, doc.split(split))) for doc in docs])
-
-    def _tokenize_one(self, item: Any, index: int) -> list[str] | str:
-        if isinstance(item, list):
-            if not all(isinstance(t, str) for t in item):
-                raise _document_error(item, index, type(self).__name__)
-            return [t.lower() for t in item] if self.lower else list(item)
-        if not isinstance(item, str):
-            raise _document_error(item, index, type(self).__name__)
-        if self.char_level:
-            return item.lower() if self.lower else item  # a str iterates its characters
-        if self.analyzer is not None:
-            return self._analyze(item, index)
-        text = item.lower() if self.lower else item
-        text = text.translate(_filter_table("".join(self.filters), self.split))
-        return list(filter(None, text.split(self.split)))
-
-    def _analyze(self, text: str, index: int) -> list[str]:
-        tokens = self.analyzer(text)
-        if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
-            raise TextInputError(
-                f"{type(self).__name__}: the analyzer returned {tokens!r:.60} for document "
-                f"{index}; it must return a list of str tokens.")
-        return list(tokens)
+    def _batch(self, X: Any) -> Batch:
+        """The tokens of the documents of ``X``, cut as Keras does."""
+        return Rules("".join(self.filters), bool(self.lower), self.split,
+                     bool(self.char_level), self.analyzer, type(self).__name__).batch(X)
 
     # --------------------------------------------------------- mergeable fit
     def count_texts(self, X: Any) -> dict[str, Any]:
@@ -574,7 +360,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         # Keras: ids >= num_words become the OOV id (or are dropped), as unknown words
         table = word_index if not num_words else {
             w: i for w, i in word_index.items() if i < num_words}
-        markers = dict.fromkeys(_SEPARATORS, -1)
+        markers = dict.fromkeys(SEPARATORS, -1)
         markers[""] = 0
         with_markers = None
         if not any(m in word_index for m in markers):
@@ -587,7 +373,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
             cached = self._build_lookup()
         return cached[1:]
 
-    def _lookup_tokens(self, batch: _Batch) -> tuple[_Batch, list[int]]:
+    def _lookup_tokens(self, batch: Batch) -> tuple[Batch, list[int]]:
         """The id of every token: >= 1, 0 (dropped: unknown, or an empty piece) or -1 (a
         marker between documents)."""
         table, with_markers, default = self._lookup()
@@ -597,18 +383,18 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         get = (table if batch.lengths is not None else with_markers).get
         return batch, list(map(get, batch.tokens, repeat(fill)))
 
-    def _output(self, batch: _Batch):
+    def _output(self, batch: Batch):
         batch, values = self._lookup_tokens(batch)
         ids = np.array(values, dtype=np.int64)
         if self.output == "sequences" and batch.lengths is None and ids.all():
             marks = np.flatnonzero(ids < 0).tolist()  # nothing dropped: cut at the markers
-            return _cut(values, [0, *(m + 1 for m in marks)], [*marks, len(values)])
+            return cut(values, [0, *(m + 1 for m in marks)], [*marks, len(values)])
         ids, doc = batch.locate(ids, ids > 0, ids < 0)
         lengths = np.bincount(doc, minlength=batch.n_docs)
         if self.output != "sequences":
             return self._matrix(ids, doc, lengths)
         ends = np.cumsum(lengths).tolist()
-        return _cut(ids.tolist(), [0, *ends[:-1]], ends)
+        return cut(ids.tolist(), [0, *ends[:-1]], ends)
 
     def transform(self, X: Any):
         """Token ids (``texts_to_sequences``) or a matrix (``texts_to_matrix``).
@@ -738,12 +524,12 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         VocabularyError
             The text is not a Keras tokenizer JSON (the message says what is wrong).
         """
-        config = _parse_config(json_string)
-        params = {k: config.pop(k) for k in _JSON_PARAMS if k in config}
+        config = parse_config(json_string)
+        params = {k: config.pop(k) for k in JSON_PARAMS if k in config}
         tokenizer = cls(**params, analyzer=analyzer, output=output, sparse=sparse)
         tokenizer._validate_params()
-        tokenizer._check_options()
-        tokenizer._set_state(*_parse_state(config))
+        cls._check_options(tokenizer)  # this class's own methods, on the new instance
+        cls._set_state(tokenizer, *parse_state(config))
         return tokenizer
 
     # ------------------------------------------------------- Keras' names
@@ -807,56 +593,3 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.requires_fit = True
         return tags
-
-
-_JSON_PARAMS = ("num_words", "filters", "lower", "split", "char_level", "oov_token")
-_JSON_DICTS = ("word_counts", "word_docs", "index_docs", "word_index")
-
-
-def _parse_config(json_string: str | bytes) -> dict[str, Any]:
-    """The ``config`` dict of a Keras tokenizer JSON, its keys checked."""
-    try:
-        payload = json.loads(json_string)
-        config = dict(payload["config"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise VocabularyError(
-            "KerasTokenizer.from_json expects the JSON of Keras' Tokenizer.to_json(), "
-            f'{{"class_name": "Tokenizer", "config": {{...}}}}; could not read it: {exc!r}'
-        ) from exc
-    known = {*_JSON_PARAMS, *_JSON_DICTS, "document_count", "index_word"}
-    unknown = sorted(set(config) - known)
-    missing = [k for k in _JSON_DICTS if k not in config]
-    if unknown or missing:
-        raise VocabularyError(
-            f"KerasTokenizer.from_json: the tokenizer config has unknown keys {unknown} "
-            f"and lacks {missing}; expected the keys of Keras' Tokenizer.get_config().")
-    return config
-
-
-def _parse_state(config: dict[str, Any]) -> tuple:
-    """(word_counts, word_docs, document_count, word_index, index_word, index_docs)."""
-    try:
-        dicts = {k: json.loads(config[k]) for k in _JSON_DICTS}
-        # json turns int keys into str: Keras' tokenizer_from_json turns them back
-        index_docs = {int(k): v for k, v in dicts["index_docs"].items()}
-        word_index = dicts["word_index"]
-        index_word = ({int(k): v for k, v in json.loads(config["index_word"]).items()}
-                      if "index_word" in config else {i: w for w, i in word_index.items()})
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise VocabularyError(
-            "KerasTokenizer.from_json: the config's word_counts, word_docs, index_docs, "
-            "word_index and index_word must be JSON objects in strings (as Keras writes "
-            f"them); could not read them: {exc!r}") from exc
-    bad = [(w, i) for w, i in word_index.items()
-           if not isinstance(i, int) or isinstance(i, bool) or i < 1]
-    if bad:
-        raise VocabularyError(
-            f"KerasTokenizer.from_json: word_index maps {bad[0][0]!r} to {bad[0][1]!r}; "
-            "indices must be ints >= 1.")
-    document_count = config.get("document_count", 0)
-    if not isinstance(document_count, int) or document_count < 0:
-        raise VocabularyError(
-            f"KerasTokenizer.from_json: document_count is {document_count!r}; expected an "
-            "int >= 0.")
-    return (dicts["word_counts"], dicts["word_docs"], document_count, word_index,
-            index_word, index_docs)
