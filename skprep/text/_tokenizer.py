@@ -394,7 +394,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         if self.output != "sequences":
             return self._matrix(ids, doc, lengths)
         ends = np.cumsum(lengths).tolist()
-        return cut(ids.tolist(), [0, *ends[:-1]], ends)
+        return cut(ids.tolist(), [0, *ends][:-1], ends)
 
     def transform(self, X: Any):
         """Token ids (``texts_to_sequences``) or a matrix (``texts_to_matrix``).

@@ -189,6 +189,8 @@ class Rules:
     def _strings(self, items: list) -> Batch | None:
         """All-``str`` batch in one pass per chunk; None if some item is not a str (or
         holds the separator)."""
+        if not items:
+            return Batch.of_lists([])
         filters = self.filters
         sep = pick_separator(filters + self.split)
         if len(self.split) > 1 and not self.char_level:
