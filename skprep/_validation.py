@@ -21,10 +21,9 @@ class IntTuple(Options):
     scikit-learn accepts it as a constraint object.
     """
 
-    def __init__(self, length: int, *, low: int | None = None, high: int | None = None,
-                 what: str = "ints") -> None:
+    def __init__(self, length: int, *, low: int | None = None, high: int | None = None) -> None:
         super().__init__((tuple, list), set())
-        self.length, self.low, self.high, self.what = length, low, high, what
+        self.length, self.low, self.high = length, low, high
 
     def is_satisfied_by(self, val) -> bool:
         return (
@@ -46,7 +45,7 @@ class IntTuple(Options):
             bounds = f" >= {self.low}"
         elif self.high is not None:
             bounds = f" <= {self.high}"
-        return f"a tuple of {self.length} {self.what}{bounds}"
+        return f"a tuple of {self.length} ints{bounds}"
 
 
 def require_tabular_fit(estimator, what: str) -> None:
