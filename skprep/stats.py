@@ -359,11 +359,15 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self : DatasetStatsStandardizer
         """
+        return self._refit(self._merge_batch, X)
+
+    def _refit(self, set_state, source) -> DatasetStatsStandardizer:
+        """Validate, then reset and ``set_state(source)`` under the lock: a concurrent
+        partial_fit never sees half a fit."""
         self._validate_params()
-        # reset and merge under one lock: a concurrent partial_fit never sees half a fit
         with self._get_lock():
             self._reset()
-            self._merge_batch(X)
+            set_state(source)
         return self
 
     def partial_fit(self, X, y=None):
@@ -433,8 +437,9 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         array([15., 15., 15.])
         """
         self._validate_params()
-        probe = clone(self)  # validation records the input shape: on a copy
-        return probe._moments(check_batch(probe, X, reset=True, data_format=self.data_format))
+        # validation records the input shape on the estimator it checks: a copy
+        X = check_batch(clone(self), X, reset=True, data_format=self.data_format)
+        return self._moments(X)
 
     def fit_from_moments(self, moments: ChannelMoments) -> DatasetStatsStandardizer:
         """Set the fitted state from (merged) moments, replacing any earlier fit.
@@ -451,14 +456,14 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self : DatasetStatsStandardizer
         """
-        self._validate_params()
-        with self._get_lock():
-            self._reset()
-            self.input_shape_ = tuple(moments.input_shape)
-            if len(self.input_shape_) == 1:
-                self.n_features_in_ = self.input_shape_[0]
-            self._set_moments(moments)
-        return self
+        return self._refit(self._set_fitted, moments)
+
+    def _set_fitted(self, moments: ChannelMoments) -> None:
+        """The whole fitted state from moments (after a reset): shapes and statistics."""
+        self.input_shape_ = tuple(moments.input_shape)
+        if len(self.input_shape_) == 1:
+            self.n_features_in_ = self.input_shape_[0]
+        self._set_moments(moments)
 
     def _set_moments(self, moments: ChannelMoments) -> None:
         """Set the statistics' fitted attributes from merged moments."""
