@@ -17,25 +17,28 @@ class IntTuple(Options):
 
     A scikit-learn ``_parameter_constraints`` entry, e.g. ``IntTuple(2, low=1)`` for
     ``(height, width)``; ``validate_params`` then raises its ``InvalidParameterError``
-    (a ``ValueError`` naming the parameter). It derives from ``Options`` only so that
-    scikit-learn accepts it as a constraint object.
+    (a ``ValueError`` naming the parameter). ``length=None`` accepts any non-empty
+    length; ``allow_bool=False`` refuses ``True`` / ``False`` as ints; ``types`` are the
+    accepted containers (tuples and lists by default). It derives from
+    ``Options`` only so that scikit-learn accepts it as a constraint object.
     """
 
-    def __init__(self, length: int, *, low: int | None = None, high: int | None = None) -> None:
-        super().__init__((tuple, list), set())
-        self.length, self.low, self.high = length, low, high
+    def __init__(self, length: int | None, *, low: int | None = None, high: int | None = None,
+                 allow_bool: bool = True, types: tuple[type, ...] = (tuple, list)) -> None:
+        super().__init__(types, set())
+        self.length, self.low, self.high, self.allow_bool = length, low, high, allow_bool
+
+    def _is_int(self, v) -> bool:
+        return (isinstance(v, (int, np.integer))
+                and (self.allow_bool or not isinstance(v, (bool, np.bool_)))
+                and (self.low is None or v >= self.low)
+                and (self.high is None or v <= self.high))
 
     def is_satisfied_by(self, val) -> bool:
-        return (
-            isinstance(val, (tuple, list))
-            and len(val) == self.length
-            and all(
-                isinstance(v, (int, np.integer))
-                and (self.low is None or v >= self.low)
-                and (self.high is None or v <= self.high)
-                for v in val
-            )
-        )
+        if not isinstance(val, self.type):
+            return False
+        size_ok = len(val) > 0 if self.length is None else len(val) == self.length
+        return size_ok and all(self._is_int(v) for v in val)
 
     def __str__(self) -> str:
         bounds = ""
@@ -45,7 +48,8 @@ class IntTuple(Options):
             bounds = f" >= {self.low}"
         elif self.high is not None:
             bounds = f" <= {self.high}"
-        return f"a tuple of {self.length} ints{bounds}"
+        size = "non-empty" if self.length is None else str(self.length)
+        return f"a tuple of {size} ints{bounds}"
 
 
 def require_tabular_fit(estimator, what: str) -> None:

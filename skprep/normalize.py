@@ -272,12 +272,10 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     >>> preprocess(np.array([[255, 0, 0]], dtype=np.uint8), "caffe")  # BGR, mean-centred
     array([[-103.939, -116.779,  131.32 ]], dtype=float32)
     """
-    if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    flip = mode_arithmetic(mode).flip  # also checks the mode
     x = np.asarray(x)
     axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
     _check_channels(x, mode, axis)
-    flip = _mode_params(mode)[3]
     if mode != "none":
         out = _preprocess_fast(x, mode, axis, flip)
         if out is not None:
@@ -298,12 +296,10 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     >>> unpreprocess(np.array([[-1.0, 0.0, 1.0]]), "tf")
     array([[  0. , 127.5, 255. ]], dtype=float32)
     """
-    if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    divisor, mean, std, flip = _mode_params(mode)  # also checks the mode
     x = np.asarray(x)
     axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
     _check_channels(x, mode, axis)
-    divisor, mean, std, flip = _mode_params(mode)
     out = x.astype(_F32, copy=True)
     shape = [1] * out.ndim
     shape[axis] = -1

@@ -37,6 +37,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import IntTuple
 from ..exceptions import VocabularyError
 from ._inputs import as_documents, ngram_widths
 from ._standardize import make_tokenizer
@@ -146,7 +147,8 @@ callable or None, default="lower_and_strip_punctuation"
             None,
         ],
         "split": [StrOptions({"whitespace", "character"}), callable, None],
-        "ngrams": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "ngrams": [Interval(Integral, 1, None, closed="left"),
+                   IntTuple(None, low=1, allow_bool=False, types=(tuple,)), None],
         "output_mode": [StrOptions({"int", "multi_hot", "count", "tf_idf"})],
         "output_sequence_length": [Interval(Integral, 0, None, closed="left"), None],
         "pad_to_max_tokens": ["boolean"],
@@ -187,15 +189,6 @@ callable or None, default="lower_and_strip_punctuation"
     def _check_options(self) -> None:
         """Cross-parameter rules (Keras raises ValueError for the same cases)."""
         name = type(self).__name__
-        if isinstance(self.ngrams, tuple) and not (
-            self.ngrams
-            and all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 1
-                    for n in self.ngrams)
-        ):
-            raise ValueError(
-                f"The 'ngrams' parameter of {name} must be None, an int >= 1 or a non-empty "
-                f"tuple of ints >= 1. Got {self.ngrams!r} instead."
-            )
         if self.output_mode != "int" and self.output_sequence_length is not None:
             raise ValueError(
                 f"{name}: output_sequence_length applies to output_mode='int' only; got "
