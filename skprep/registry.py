@@ -26,12 +26,13 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral
 from types import ModuleType
 from typing import Any
 
 from .exceptions import UnknownModelError
 
-__all__ = ["ModelSpec", "get_model_spec", "list_models"]
+__all__ = ["ModelSpec", "get_model_spec", "list_models", "parse_input_size"]
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,6 @@ class ModelSpec:
     input_size: tuple[int, int]
     builtin_preprocessing: bool
     family: str
-
-    @property
-    def constructor(self) -> str:
-        """Name of the constructor in ``keras.applications``."""
-        return self.name
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -206,3 +202,51 @@ def list_models(family: str | None = None) -> list[ModelSpec]:
         return list(_SPECS)
     key = _normalize_name(family)
     return [spec for spec in _SPECS if _normalize_name(spec.family) == key]
+
+
+def parse_input_size(value: int | str | tuple[int, int], name: str = "input_size",
+                     ) -> tuple[int, int]:
+    """An image size ``(height, width)`` from an int, a pair, or text.
+
+    Parameters
+    ----------
+    value : int, (int, int) or str
+        ``N`` (a square), ``(height, width)``, or text ``"N"``, ``"H,W"`` or ``"HxW"``
+        (the command line's ``--input-size``).
+    name : str, default="input_size"
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width)``, both positive.
+
+    Raises
+    ------
+    ValueError
+        If the value is not one of those forms with positive integers.
+
+    Examples
+    --------
+    >>> parse_input_size(96), parse_input_size((48, 64)), parse_input_size("48x64")
+    ((96, 96), (48, 64), (48, 64))
+    """
+    size: tuple = ()
+    if isinstance(value, str):
+        try:
+            size = tuple(int(part) for part in value.lower().replace("x", ",").split(",")
+                         if part.strip())
+        except ValueError:
+            size = ()
+    elif isinstance(value, Integral):
+        size = (value,)
+    elif hasattr(value, "__iter__"):
+        size = tuple(value)
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
+        raise ValueError(
+            f"{name} must be an int N or a (height, width) pair of positive ints (on the "
+            f"command line: N, H,W or HxW). Received: {name}={value!r}."
+        )
+    return int(size[0]), int(size[1])
