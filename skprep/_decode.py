@@ -332,7 +332,7 @@ def _resize(img: Image.Image, opts: DecodeOptions, scale: int = 1,
     if gap is not None and opts.interpolation != "nearest":
         # Pillow's integer box reduction before the filter: it saves little once the
         # image is decoded, so never closer than 2x (Pillow's thumbnail default), where
-        # it would cost sharpness (measured MAD 1.3 at 1.1 on 500x375 -> 224 images)
+        # it would cost sharpness (measured: benchmarks/README.md, "reducing_gap")
         gap = max(2.0, gap)
     else:
         gap = None
