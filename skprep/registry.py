@@ -238,12 +238,11 @@ def parse_input_size(value: int | str | tuple[int, int], name: str = "input_size
                          if part.strip())
         except ValueError:
             size = ()
+        size = size * 2 if len(size) == 1 else size
     elif isinstance(value, Integral):
-        size = (value,)
+        size = (value, value)
     elif hasattr(value, "__iter__"):
         size = tuple(value)
-    if len(size) == 1:
-        size = size * 2
     if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
         raise ValueError(
             f"{name} must be an int N or a (height, width) pair of positive ints (on the "
