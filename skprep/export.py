@@ -33,6 +33,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, Ri
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from ._constants import CHANNELS
 from .exceptions import UnsupportedStepError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
@@ -409,7 +410,7 @@ def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | N
 def _infer_input_shape(loader, steps) -> tuple[int, ...]:
     if loader is not None and getattr(loader, "target_size", None) is not None:
         height, width = loader.target_size
-        channels = {"rgb": 3, "grayscale": 1, "rgba": 4}.get(loader.color_mode, 3)
+        channels = CHANNELS.get(loader.color_mode, 3)
         return (int(height), int(width), channels)
     for _, step in steps:
         shape = getattr(step, "input_shape_", None)
