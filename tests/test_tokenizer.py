@@ -175,9 +175,9 @@ def test_batch_path_equals_one_document_at_a_time(params):
     with_nul = docs[:50] + ["nul\x00inside \x01 \x02 alpha"]
     assert tok.transform(with_nul) == _one_by_one(tok, with_nul)
     tok = KerasTokenizer(**params)
-    state = tok.count_texts(with_nul[:1])
+    state = tok.partial_counts(with_nul[:1])
     for doc in with_nul[1:]:
-        state = tok.merge_counts(state, tok.count_texts([doc]))
+        state = tok.merge_counts(state, tok.partial_counts([doc]))
     assert tok.fit_from_counts(state).to_json() == \
         KerasTokenizer(**params).fit(with_nul).to_json()
 
@@ -201,9 +201,9 @@ def test_merged_counts_of_parts_equal_the_fit_on_the_whole(chunk):
     docs = _varied_corpus(400, seed=1)
     whole = KerasTokenizer(oov_token="<OOV>").fit(docs)
     tok = KerasTokenizer(oov_token="<OOV>")
-    state = tok.count_texts(docs[:chunk])
+    state = tok.partial_counts(docs[:chunk])
     for start in range(chunk, len(docs), chunk):
-        part = tok.count_texts(docs[start:start + chunk])
+        part = tok.partial_counts(docs[start:start + chunk])
         before = copy.deepcopy(state)
         state = tok.merge_counts(state, part)
         assert before == tok.merge_counts(before, {"word_counts": {}, "word_docs": {},

@@ -21,9 +21,9 @@ import sklearn.datasets
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
+from text_corpus import stdlib_docstrings
 
 from skprep import KerasTokenizer, SequencePadder
-from skprep.text._corpus import stdlib_docstrings
 
 text = pytest.importorskip("tf_keras.preprocessing.text")
 sequence = pytest.importorskip("tf_keras.preprocessing.sequence")

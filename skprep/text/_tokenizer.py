@@ -13,7 +13,7 @@ package). Every rule below is that class's, reproduced on purpose:
 - ``num_words`` is applied when converting, not when fitting: words of index
   ``>= num_words`` are dropped (or become ``oov_token``).
 
-Fitting is a mergeable count step (``count_texts`` / ``merge_counts`` /
+Fitting is a mergeable count step (``partial_counts`` / ``merge_counts`` /
 ``fit_from_counts``): counts of consecutive parts, merged in order, give exactly the
 fit on the whole, key order included (the Dask fit uses it).
 
@@ -200,7 +200,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
                      bool(self.char_level), self.analyzer, type(self).__name__).batch(X)
 
     # --------------------------------------------------------- mergeable fit
-    def count_texts(self, X: Any) -> dict[str, Any]:
+    def partial_counts(self, X: Any) -> dict[str, Any]:
         """Count the words of a batch of documents: the mergeable state of a fit.
 
         Parameters
@@ -238,7 +238,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
                 "document_count": a["document_count"] + b["document_count"]}
 
     def fit_from_counts(self, counts: dict[str, Any]) -> KerasTokenizer:
-        """Fit from a count state (:meth:`count_texts`, :meth:`merge_counts`).
+        """Fit from a count state (:meth:`partial_counts`, :meth:`merge_counts`).
 
         Parameters
         ----------
@@ -255,7 +255,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(
                 f"{type(self).__name__}.fit_from_counts: the count state lacks {missing}; "
-                "make it with count_texts / merge_counts.")
+                "make it with partial_counts / merge_counts.")
         self._set_vocabulary(dict(counts["word_counts"]), dict(counts["word_docs"]),
                              int(counts["document_count"]), {})
         return self
@@ -300,7 +300,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         -------
         self : KerasTokenizer
         """
-        return self.fit_from_counts(self.count_texts(X))
+        return self.fit_from_counts(self.partial_counts(X))
 
     def partial_fit(self, X: Any, y: Any = None) -> KerasTokenizer:
         """Add documents to the vocabulary, as a further ``fit_on_texts`` call does.
@@ -315,7 +315,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         -------
         self : KerasTokenizer
         """
-        counts = self.count_texts(X)
+        counts = self.partial_counts(X)
         if not hasattr(self, "word_index_"):
             return self.fit_from_counts(counts)
         merged = self.merge_counts({"word_counts": self.word_counts_,
