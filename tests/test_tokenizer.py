@@ -332,3 +332,36 @@ def test_from_json_rejects_bad_parameters():
         KerasTokenizer.from_json(json.dumps(payload))
     with pytest.raises(InvalidParameterError):
         KerasTokenizer.from_json(_config(num_words="ten"))
+
+
+# ---------------------------------------------------------------------------- Dask
+@pytest.mark.parametrize("npartitions", [1, 3, 7])
+def test_dask_bag_fit_equals_local_fit(npartitions):
+    dask = pytest.importorskip("dask")
+    db = pytest.importorskip("dask.bag")
+    from skprep.distributed import fit_keras_tokenizer
+
+    docs = _varied_corpus(300, seed=2) + [["token", "List"], "", "nul\x00doc"]
+    params = {"num_words": 9, "oov_token": "<OOV>"}
+    local = KerasTokenizer(**params).fit(docs)
+    template = KerasTokenizer(**params)
+    with dask.config.set(scheduler="threads"):
+        remote = fit_keras_tokenizer(db.from_sequence(docs, npartitions=npartitions),
+                                     template)
+    assert not hasattr(template, "word_index_")  # cloned, not modified
+    assert remote.to_json() == local.to_json()  # same counts, order and JSON
+    assert remote.transform(UNSEEN) == local.transform(UNSEEN)
+
+
+def test_dask_dataframe_column_and_empty_collection():
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    db = pytest.importorskip("dask.bag")
+    from skprep.distributed import fit_keras_tokenizer
+
+    frame = pd.DataFrame({"text": DOCS * 3, "n": range(len(DOCS) * 3)})
+    with dask.config.set(scheduler="sync"):
+        tok = fit_keras_tokenizer(dd.from_pandas(frame, npartitions=4), column="text")
+        assert tok.to_json() == KerasTokenizer().fit(frame["text"]).to_json()
+        with pytest.raises(ValueError, match="empty collection"):
+            fit_keras_tokenizer(db.from_sequence([], npartitions=1))
