@@ -12,6 +12,7 @@ read and written both ways.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,43 @@ def test_tf_keras_saved_json_gives_identical_padded_sequences(corpus, tmp_path):
     assert out.dtype == expected.dtype
     np.testing.assert_array_equal(out, expected)
     assert tokenizer.to_json() == keras_tok.to_json()
+
+
+# ------------------------------------------------------------------ to_keras_layer
+@pytest.mark.parametrize("kwargs", [
+    {"oov_token": "<OOV>"}, {"oov_token": "<OOV>", "num_words": 50},
+    {"oov_token": "<OOV>", "char_level": True}, {"oov_token": "<OOV>", "lower": False},
+    {"oov_token": "<OOV>", "split": "e", "filters": "xyz\\]^-[."},
+], ids=repr)
+def test_keras3_text_vectorization_gives_the_same_ids(corpus, kwargs):
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    train, unseen = corpus
+    # TensorFlow strings are UTF-8 and its UTF-8 lowercasing stops at NUL: not those two
+    docs = [d for d in train[:800] + ADVERSARIAL + unseen[:200]
+            if "\x00" not in d and "\ud800" not in d]
+    tok = KerasTokenizer(**kwargs).fit(docs)
+    layer = tok.to_keras_layer(name="tokens")
+    assert layer(tf.constant(docs)).to_list() == tok.transform(docs)
+    inputs = keras.Input(shape=(), dtype="string")
+    padded = keras.Model(inputs, tok.to_keras_layer(output_sequence_length=12)(inputs))
+    expected = SequencePadder(maxlen=12, padding="post", truncating="post").fit([])
+    np.testing.assert_array_equal(padded.predict(tf.constant(docs), verbose=0),
+                                  expected.transform(tok.transform(docs)))
+
+
+@pytest.mark.parametrize("kwargs, docs, setting", [
+    ({}, ["a b"], "oov_token=None"),
+    ({"oov_token": "the"}, ["the cat the"], "oov_token='the' is also a corpus word"),
+    ({"oov_token": "<OOV>", "analyzer": str.split}, ["a b"], "analyzer"),
+    ({"oov_token": "<OOV>", "output": "tfidf"}, ["a b"], "output='tfidf'"),
+    ({"oov_token": "<OOV>", "filters": "", "lower": False}, ["[UNK] a"], "reserved tokens"),
+    ({"oov_token": "<OOV>"}, ["lone \ud800"], "not valid Unicode"),
+    ({"oov_token": "<OOV>"}, ["nul\x00word"], "NUL"),
+])
+def test_keras3_layer_names_what_it_cannot_express(kwargs, docs, setting):
+    from skprep.exceptions import UnsupportedStepError
+
+    tok = KerasTokenizer(**kwargs).fit(docs)
+    with pytest.raises(UnsupportedStepError, match=re.escape(setting)):
+        tok.to_keras_layer()

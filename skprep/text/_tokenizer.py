@@ -50,6 +50,7 @@ from ._tokenizer_batch import (
     cut,
 )
 from ._tokenizer_json import JSON_PARAMS, parse_config, parse_state
+from ._tokenizer_keras import text_vectorization
 
 __all__ = ["KerasTokenizer"]
 
@@ -531,6 +532,38 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         cls._check_options(tokenizer)  # this class's own methods, on the new instance
         cls._set_state(tokenizer, *parse_state(config))
         return tokenizer
+
+    def to_keras_layer(self, *, name: str | None = None,
+                       output_sequence_length: int | None = None):
+        """A Keras 3 ``TextVectorization`` layer giving the ids of :meth:`transform`.
+
+        Parameters
+        ----------
+        name : str, optional
+            The layer's name.
+        output_sequence_length : int, optional
+            None: ragged output, one row of ids per string (as :meth:`transform`). An
+            int: rows padded with 0 / cut at the end to that length (as
+            ``SequencePadder(maxlen=..., padding="post", truncating="post")``).
+
+        Returns
+        -------
+        keras.layers.TextVectorization
+            Its standardize and split are TensorFlow functions made here: it runs in a
+            model and in ``tf.data``, and ``model.export(path)`` traces it for serving;
+            a ``.keras`` file needs them again at load time (``custom_objects``).
+
+        Raises
+        ------
+        UnsupportedStepError
+            Naming each setting the layer cannot express: ``oov_token=None`` (the layer
+            maps unknown words to 1, Keras' Tokenizer drops them), an ``oov_token``
+            that is also a corpus word, an ``analyzer``, a matrix ``output``, the
+            layer's reserved tokens ``""`` / ``"[UNK]"`` in the vocabulary.
+        """
+        check_is_fitted(self, "word_index_")
+        return text_vectorization(self, name=name,
+                                  output_sequence_length=output_sequence_length)
 
     # ------------------------------------------------------- Keras' names
     @property
