@@ -9,6 +9,7 @@ a marker between documents (:class:`Batch`).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -118,7 +119,21 @@ class Batch(NamedTuple):
 
 
 def cut(values: list, starts: list[int], ends: list[int]) -> list[list]:
-    return [values[a:b] for a, b in zip(starts, ends, strict=True)]
+    """``values[start:end]`` for each pair, the cyclic garbage collector paused.
+
+    The slices are new lists (GC-tracked containers): making 100k of them triggers
+    collections that each walk every live container, the batch's big lists included,
+    and take 3-5x longer than the slicing itself. Lists of ints hold no cycles, so
+    there is nothing for the collector to find meanwhile.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return [values[a:b] for a, b in zip(starts, ends, strict=True)]
+    finally:
+        if paused:
+            gc.enable()
 
 
 def as_items(X: Any, name: str) -> list:
