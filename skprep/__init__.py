@@ -45,6 +45,8 @@ _LAZY: dict[str, str] = {
     "UnsupportedStepError": "exceptions",
     "to_keras": "export",
     "supported_steps": "export",
+    "ImageAugmenter": "augment",
+    "AugmentationParameterError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -33,6 +33,7 @@ __all__ = [
     "TextInputError",
     "VocabularyError",
     "UnsupportedStepError",
+    "AugmentationParameterError",
 ]
 
 
@@ -218,3 +219,7 @@ class VocabularyError(SkprepError, ValueError):
 
 class UnsupportedStepError(SkprepError, ValueError):
     """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""
+
+
+class AugmentationParameterError(SkprepError, ValueError):
+    """An :class:`~skprep.ImageAugmenter` factor, crop size or transformation is invalid."""
