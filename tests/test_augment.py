@@ -372,3 +372,22 @@ def test_bad_inputs_are_refused(photos):
         ImageAugmenter(translation="a").fit(photos)
     with pytest.raises(ValueError, match="fill_mode"):
         ImageAugmenter(fill_mode="mirror").fit(photos)
+
+
+# ---------------------------------------------------------------- the example
+
+
+def test_example_augmentation_improves_the_held_out_score(capsys):
+    pytest.importorskip("imblearn")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "augment.py"
+    spec = importlib.util.spec_from_file_location("augment_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    scores = example.main(["--extractor", "thumbnail", "--views", "4"])
+    printed = capsys.readouterr().out
+    assert "held-out accuracy without augmentation" in printed
+    without, with_views = scores.values()
+    assert with_views > without + 0.05
