@@ -189,10 +189,9 @@ def _geometry(t: dict[str, np.ndarray], k: int, height: int, width: int) -> np.n
     ``op_n(...op_1(image))``, so an output pixel reads ``M_1 @ ... @ M_n @ p``.
     """
     m = np.eye(3)
-    if "crop" in t:  # crop the window, resize it back to the image's size (half-pixel)
-        top, left, ch, cw = (float(v) for v in t["crop"][k])
-        sx, sy = cw / width, ch / height
-        m = m @ [[sx, 0.0, left + 0.5 * sx - 0.5], [0.0, sy, top + 0.5 * sy - 0.5], [0, 0, 1]]
+    if "crop" in t:  # resize the window (the source) to the image's size, half-pixel
+        sx, sy = float(t["crop"][k][3]) / width, float(t["crop"][k][2]) / height
+        m = m @ [[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0, 0, 1]]
     if "flip_horizontal" in t and t["flip_horizontal"][k]:
         m = m @ [[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0, 0, 1]]
     if "flip_vertical" in t and t["flip_vertical"][k]:
@@ -240,7 +239,7 @@ def _tf_wrap(coord: np.ndarray, length: int) -> np.ndarray:
 def _warp(src: np.ndarray, m: np.ndarray, dst: np.ndarray, plan: _Plan) -> None:
     """Resample a 2-D plane or an (H, W, C) image through ``m`` into ``dst``."""
     cv2 = _import_cv2()
-    height, width = src.shape[:2]
+    height, width = dst.shape[:2]
     flags = cv2.INTER_LINEAR if plan.interpolation == "bilinear" else cv2.INTER_NEAREST
     if plan.fill_mode != "wrap":
         border = {"reflect": cv2.BORDER_REFLECT, "nearest": cv2.BORDER_REPLICATE,
@@ -252,8 +251,8 @@ def _warp(src: np.ndarray, m: np.ndarray, dst: np.ndarray, plan: _Plan) -> None:
     m32 = m.astype(np.float32)
     xs = np.arange(width, dtype=np.float32)
     ys = np.arange(height, dtype=np.float32)[:, None]
-    map_x = _tf_wrap(m32[0, 0] * xs + (m32[0, 1] * ys + m32[0, 2]), width)
-    map_y = _tf_wrap(m32[1, 0] * xs + (m32[1, 1] * ys + m32[1, 2]), height)
+    map_x = _tf_wrap(m32[0, 0] * xs + (m32[0, 1] * ys + m32[0, 2]), src.shape[1])
+    map_y = _tf_wrap(m32[1, 0] * xs + (m32[1, 1] * ys + m32[1, 2]), src.shape[0])
     cv2.remap(src, map_x, map_y, flags, dst=dst, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -315,6 +314,10 @@ def _apply_one(src: np.ndarray, t: dict[str, np.ndarray], k: int, dst: np.ndarra
     """Write view ``k`` of ``t`` applied to one image ``src`` into ``dst``."""
     height, width = src.shape[1:3] if plan.channels_first else src.shape[:2]
     m = _geometry(t, k, height, width)
+    if "crop" in t:  # the window is the source: nothing outside it is ever read
+        top, left, ch, cw = (int(v) for v in t["crop"][k])
+        window = (slice(top, top + ch), slice(left, left + cw))
+        src = src[:, window[0], window[1]] if plan.channels_first else src[window]
     flip = _as_flip(m, height, width)
     source = src if src.dtype == dst.dtype else src.astype(dst.dtype)
     if flip is not None:

@@ -144,7 +144,7 @@ def test_crop_resized_back_equals_keras_crop_then_resizing(keras, photos):
     layer = keras.layers.RandomCrop(30, 41, seed=6)
     ref, windows = _crop_reference(keras, layer, photos, "bilinear")
     out = _only(crop=(30, 41)).apply(photos, {"crop": windows})
-    _assert_close(out, ref, photos)
+    _assert_close(out, ref, photos, max_diff=1.0)  # nothing outside the window is read
 
 
 @pytest.mark.keras
