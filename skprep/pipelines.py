@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import difflib
 import os
-from numbers import Integral
 from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from .exceptions import SkprepError
+from ._optional import import_optional
+from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
-from .registry import get_model_spec
+from .registry import get_model_spec, parse_input_size
 
 __all__ = ["make_image_pipeline"]
-
-
-class UnknownParameterError(SkprepError, ValueError):
-    """An override names no parameter of the pipeline."""
-
-
-def _input_size(input_size: Any, default: tuple[int, int]) -> tuple[int, int]:
-    if input_size is None:
-        return default
-    if isinstance(input_size, Integral):
-        return int(input_size), int(input_size)
-    size = tuple(input_size)
-    if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
-        raise ValueError(
-            "input_size must be an int or a (height, width) pair of positive ints. "
-            f"Received: input_size={input_size!r}."
-        )
-    return int(size[0]), int(size[1])
 
 
 def make_image_pipeline(
@@ -44,6 +26,7 @@ def make_image_pipeline(
     input_size: int | tuple[int, int] | None = None,
     n_jobs: int | None = None,
     verbose: int = 0,
+    augment: Any = None,
     **overrides: Any,
 ) -> Pipeline:
     """Build the image pipeline of a registry model: paths in, features or predictions out.
@@ -51,7 +34,8 @@ def make_image_pipeline(
     Steps (named): ``"loader"`` (:class:`~skprep.ImageLoader` at the model's input size),
     ``"normalizer"`` (:class:`~skprep.KerasModeNormalizer` with the model's own mode; a
     float32 cast for models that normalize inside), ``"extractor"``
-    (:class:`~skprep.KerasFeatureExtractor`), and ``"head"`` when ``head`` is given.
+    (:class:`~skprep.KerasFeatureExtractor`), and ``"head"`` when ``head`` is given;
+    with ``augment``, an ``"augment"`` step right after the loader.
 
     Parameters
     ----------
@@ -69,6 +53,11 @@ def make_image_pipeline(
         Threads of the image loader.
     verbose : int, default=0
         Progress bar of the extractor.
+    augment : sampler, default=None
+        An :class:`~skprep.ImageAugmenter` (or any step with ``fit_resample``), placed
+        after the loader: it adds augmented views of the training images in ``fit`` and
+        is skipped in ``predict`` / ``transform``. The pipeline is then an
+        ``imblearn.pipeline.Pipeline`` (``pip install "skprep[augment]"``).
     **overrides
         Any other parameter, as ``step__parameter`` (``loader__resize_mode="crop"``,
         ``extractor__pooling="max"``, ``head__C=0.1``).
@@ -76,6 +65,7 @@ def make_image_pipeline(
     Returns
     -------
     sklearn.pipeline.Pipeline
+        An ``imblearn.pipeline.Pipeline`` (a subclass) when ``augment`` is given.
 
     Raises
     ------
@@ -95,7 +85,7 @@ def make_image_pipeline(
     ('ResNet50', (64, 64))
     """
     spec = get_model_spec(model_name)
-    size = _input_size(input_size, spec.input_size)
+    size = spec.input_size if input_size is None else parse_input_size(input_size)
     steps: list[tuple[str, Any]] = [
         ("loader", ImageLoader(target_size=size, n_jobs=n_jobs)),
         ("normalizer", KerasModeNormalizer(model=spec.name)),
@@ -104,7 +94,14 @@ def make_image_pipeline(
     ]
     if head is not None:
         steps.append(("head", head))
-    pipe = Pipeline(steps)
+    pipeline_class = Pipeline
+    if augment is not None:
+        steps.insert(1, ("augment", augment))
+        # samplers run in fit only: imbalanced-learn's Pipeline is the ecosystem's rule
+        pipeline_class = import_optional(
+            "imblearn.pipeline", extra="augment", needed_by="make_image_pipeline(augment=...)",
+            package="imbalanced-learn").Pipeline
+    pipe = pipeline_class(steps)
     if overrides:
         valid = pipe.get_params(deep=True)
         unknown = sorted(key for key in overrides if key not in valid)

@@ -338,6 +338,28 @@ def test_imblearn_pipeline_augments_in_fit_only(photos):
     assert pipe.score(photos, y) == 1.0
 
 
+@pytest.mark.keras
+def test_make_image_pipeline_augments_in_fit_and_predicts_without(photo_files):
+    pytest.importorskip("imblearn")
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from skprep import make_image_pipeline
+
+    paths = photo_files["png"]
+    labels = np.arange(len(paths))
+    pipe = make_image_pipeline("mobilenet_v2", head=KNeighborsClassifier(n_neighbors=1),
+                               weights=None, input_size=32,
+                               augment=ImageAugmenter(random_state=0), augment__n_views=2)
+    assert [name for name, _ in pipe.steps] == ["loader", "augment", "normalizer",
+                                                "extractor", "head"]
+    pipe.fit(paths, labels)
+    assert pipe.named_steps["head"].n_samples_fit_ == 3 * len(paths)
+    # predict skips the augmenter: the training images themselves, their own labels
+    np.testing.assert_array_equal(pipe.predict(paths), labels)
+    features = pipe[:-1].transform(paths)  # a transformer without the sampler's rows
+    assert features.shape[0] == len(paths)
+
+
 # ---------------------------------------------------------------- errors
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import import_optional
 from ..exceptions import AugmentationParameterError
 
 __all__ = ["FILL_MODES", "FLIP_AXES", "INTERPOLATIONS", "TRANSFORM_KEYS", "Plan", "apply_one",
@@ -42,14 +43,8 @@ TRANSFORM_KEYS = (
 
 
 def _import_cv2():
-    try:
-        import cv2
-    except ImportError as exc:  # pragma: no cover - opencv is a dev dependency
-        raise ImportError(
-            'ImageAugmenter needs OpenCV: pip install "skprep[augment]" '
-            "(opencv-python-headless)."
-        ) from exc
-    return cv2
+    return import_optional("cv2", extra="augment", needed_by="ImageAugmenter",
+                           package="OpenCV (opencv-python-headless)")
 
 
 # ---------------------------------------------------------------- parameters
