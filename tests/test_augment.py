@@ -234,6 +234,39 @@ def test_to_keras_layers_are_keras_own_layers_with_the_same_factors(keras, photo
     assert np.abs(np.asarray(seq(x, training=True)) - x).mean() > 1.0
 
 
+@pytest.mark.keras
+def test_to_keras_places_the_augmenter_where_keras_applies_it_training_only(keras, photos):
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    from sklearn.linear_model import LogisticRegression
+
+    from skprep import KerasFeatureExtractor, KerasModeNormalizer, supported_steps, to_keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((HEIGHT, WIDTH, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    backbone = keras.Model(inputs, keras.layers.Conv2D(6, 3, strides=2, activation="tanh")(x))
+    pipe = imblearn_pipeline.Pipeline([
+        ("augment", ImageAugmenter(n_views=2, random_state=0)),
+        ("normalizer", KerasModeNormalizer("tf")),
+        ("extractor", KerasFeatureExtractor(backbone, pooling="avg")),
+        ("head", LogisticRegression(C=100.0, max_iter=2000)),
+    ]).fit(photos, np.arange(len(photos)) % 2)
+    assert "ImageAugmenter" in supported_steps()
+    model = to_keras(pipe)
+    augment = model.get_layer("augment")  # the step's name, right after the input cast
+    assert isinstance(augment, keras.Sequential) and model.layers.index(augment) == 2
+    assert [type(layer).__name__ for layer in augment.layers] == [
+        "RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomContrast",
+        "RandomBrightness"]
+    expected = pipe.predict_proba(photos)  # the sampler skipped
+    np.testing.assert_allclose(model.predict(photos, verbose=0), expected, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(model(photos, training=False)), expected, atol=1e-4)
+    # augmentation runs in training (and, as for any Keras model holding these layers,
+    # in a bare model(x) call, whose training flag defaults to the layers' True)
+    trained = np.asarray(model(photos, training=True))
+    assert np.abs(trained - expected).max() > 1e-3
+
+
 def test_to_keras_layers_refuses_crop():
     with pytest.raises(UnsupportedStepError):
         ImageAugmenter(crop=(8, 8)).to_keras_layers()

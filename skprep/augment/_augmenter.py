@@ -436,8 +436,10 @@ default="horizontal"
 
         Layers in the order this augmenter applies them (``RandomFlip``,
         ``RandomTranslation``, ``RandomRotation``, ``RandomZoom``, ``RandomContrast``,
-        ``RandomBrightness``), with the same factors, fill and interpolation; Keras runs
-        them in training only. Seeds follow ``random_state`` when it is an int.
+        ``RandomBrightness``), with the same factors, fill and interpolation. Keras runs
+        them in training only: ``fit`` runs them, ``predict`` and ``model(x,
+        training=False)`` skip them; a bare ``model(x)`` call runs them too (Keras' layers
+        default to ``training=True``). Seeds follow ``random_state`` when it is an int.
 
         Parameters
         ----------
