@@ -272,6 +272,43 @@ def test_to_keras_layers_refuses_crop():
         ImageAugmenter(crop=(8, 8)).to_keras_layers()
 
 
+# Keras' own numeric cases (keras/src/layers/preprocessing/image_preprocessing/*_test.py),
+# on a 5x5 ramp, through skprep's public API, in both data formats
+
+RAMP = np.arange(25, dtype=np.float32).reshape(5, 5)
+KERAS_CASES = {
+    # test_random_rotation_correctness: factor (0.5, 0.5) is half a turn
+    "rotation": (dict(rotation=(0.5, 0.5)), None, RAMP[::-1, ::-1]),
+    # test_random_zoom_in_correctness: both factors (-0.5, -0.5), constant fill
+    "zoom_in": (dict(zoom=(-0.5, -0.5), fill_mode="constant"), None,
+                6.0 + 2.5 * np.arange(5)[:, None] + 0.5 * np.arange(5)),
+    # test_random_translation_up_numeric_reflect / _constant: 0.2 * 5 = 1 pixel up
+    "up_reflect": (dict(fill_mode="reflect"), {"translation": [[0.0, -1.0]]},
+                   np.vstack([RAMP[1:], RAMP[4:]])),
+    "up_constant": (dict(fill_mode="constant"), {"translation": [[0.0, -1.0]]},
+                    np.vstack([RAMP[1:], np.zeros((1, 5))])),
+    # test_random_zoom_out_correctness: height 1.5, width 1.8, constant fill (OpenCV
+    # resamples on a 1/32 pixel grid: 0.05 here, on a ramp of slope 5)
+    "zoom_out": (dict(fill_mode="constant"), {"zoom": [[1.8, 1.5]]},
+                 np.pad([[2.7, 4.5, 6.3], [10.2, 12.0, 13.8], [17.7, 19.5, 21.3]], 1)),
+}
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("case", list(KERAS_CASES))
+def test_keras_numeric_cases(case, data_format):
+    params, transformation, expected = KERAS_CASES[case]
+    shape = (1, 5, 5, 1) if data_format == "channels_last" else (1, 1, 5, 5)
+    aug = _only(**params, data_format=data_format)
+    image = RAMP.reshape(shape)
+    if transformation is None:  # drawn: these factors leave no randomness
+        out = aug.fit_resample(image)[0][1:]
+    else:
+        out = aug.apply(image, transformation)
+    atol = 0.05 if case == "zoom_out" else 1e-5
+    np.testing.assert_allclose(out.reshape(5, 5), expected, atol=atol)
+
+
 # ---------------------------------------------------------------- the sampler
 
 
