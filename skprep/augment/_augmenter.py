@@ -170,12 +170,15 @@ default="horizontal"
     input_shape_ : tuple of int
         Shape of one image seen in the last ``fit`` / ``fit_resample``.
     seed_ : int
-        Root seed of the last ``fit_resample``; view ``k`` of image ``i`` is drawn from
-        ``np.random.default_rng(np.random.SeedSequence(seed_, spawn_key=(i,)))``.
+        Root seed drawn by the last ``fit`` (``fit_resample`` calls it): the ``n_views``
+        views of image ``i`` are ``random_transformation(np.repeat(X[i:i + 1], n_views,
+        axis=0), rng)`` with ``rng = np.random.default_rng(np.random.SeedSequence(seed_,
+        spawn_key=(i,)))``, applied with :meth:`apply`.
 
     See Also
     --------
     ImageLoader : the uint8 batches this step takes.
+    skprep.make_image_pipeline : ``augment=ImageAugmenter(...)`` puts it after the loader.
 
     Notes
     -----
@@ -190,6 +193,10 @@ default="horizontal"
     (flips and integer crops exactly, interpolated ones to rounding).
     uint8 input gives uint8 views (rounded; Keras returns floats); other dtypes give
     float32. The memory used is the output batch plus per-image scratch.
+
+    There is no ``transform``: imbalanced-learn refuses a step with both ``transform``
+    and ``fit_resample``, and its Pipeline skips samplers when predicting, so prediction
+    sees the images unchanged.
 
     Examples
     --------
