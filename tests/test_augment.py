@@ -341,6 +341,14 @@ def test_views_do_not_depend_on_threads_or_batches(photos):
     X1, _ = ImageAugmenter(**params, n_jobs=1).fit_resample(photos, None)
     X3, _ = ImageAugmenter(**params, n_jobs=3).fit_resample(photos, None)
     np.testing.assert_array_equal(X1, X3)
+    cv2 = pytest.importorskip("cv2")
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # OpenCV's own thread pool
+    try:
+        X_one, _ = ImageAugmenter(**params, n_jobs=2).fit_resample(photos, None)
+    finally:
+        cv2.setNumThreads(threads)
+    np.testing.assert_array_equal(X_one, X1)
     aug = ImageAugmenter(**params).fit(photos)
     parts = [aug.resample_batch(photos[a:b], start_index=a)[0] for a, b in ((0, 3), (3, 8))]
     np.testing.assert_array_equal(np.concatenate(parts), X1)
