@@ -57,7 +57,7 @@ __all__ = ["KerasTokenizer"]
 MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 _STATE_KEYS = ("word_counts", "word_docs", "document_count")
 
-#: Keras' default ``filters``: ASCII punctuation but ``'``, plus tab and newline.
+
 class KerasTokenizer(TransformerMixin, BaseEstimator):
     """The legacy Keras ``Tokenizer``, exactly, as a scikit-learn transformer.
 
@@ -113,7 +113,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
     word_counts_ : dict of str to int
         Occurrences of each word, in order of first appearance.
     word_docs_ : dict of str to int
-        Number of documents holding each word.
+        Number of documents holding each word (keys in ``word_counts_`` order).
     index_docs_ : dict of int to int
         ``word_docs_`` keyed by index.
     document_count_ : int

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._keras import import_keras
+from .._optional import import_optional
 from ..exceptions import UnsupportedStepError
 
 __all__ = ["text_vectorization"]
@@ -78,8 +80,8 @@ def text_vectorization(tokenizer: Any, *, name: str | None = None,
         raise UnsupportedStepError(
             f"{type(tokenizer).__name__} cannot be expressed as a Keras 3 TextVectorization "
             f"layer: {'; '.join(reasons)}.")
-    import keras
-    import tensorflow as tf
+    keras = import_keras()
+    tf = import_optional("tensorflow", extra="keras", package="Keras 3 and TensorFlow")
 
     lower, char_level, split = tokenizer.lower, tokenizer.char_level, tokenizer.split
     filters = "".join(dict.fromkeys("".join(tokenizer.filters)))
