@@ -28,28 +28,20 @@ lookups on one flat token list with NumPy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from itertools import repeat
 from numbers import Integral
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import VocabularyError
 from ._padder import _as_sequences
-from ._tokenizer_batch import (
-    DEFAULT_FILTERS,
-    SEPARATORS,
-    Batch,
-    Rules,
-    cut,
-)
-from ._tokenizer_json import JSON_PARAMS, parse_config, parse_state
+from ._tokenizer_batch import DEFAULT_FILTERS, SEPARATORS, Batch, Rules, cut, matrix
+from ._tokenizer_json import JSON_PARAMS, dump_json, parse_config, parse_state
 from ._tokenizer_keras import text_vectorization
 
 __all__ = ["KerasTokenizer"]
@@ -418,26 +410,12 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         return self.num_words or len(self.word_index_) + 1
 
     def _matrix(self, ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray):
-        """``sequences_to_matrix`` in mode ``output``, vectorized with Keras' arithmetic."""
+        """``sequences_to_matrix`` in mode ``output``."""
         if self.output == "tfidf" and not self.document_count_:
             raise ValueError(f"{type(self).__name__}: output='tfidf' needs a tokenizer "
                              "fitted on some documents (document_count_ is 0).")
-        width = self._width()
-        keep = ids < width  # Keras skips ids >= num_words
-        out = sp.csr_matrix((np.ones(int(keep.sum())), (doc[keep], ids[keep])),
-                            shape=(len(lengths), width))
-        out.sum_duplicates()
-        counts = out.data
-        if self.output == "binary":
-            counts[:] = 1.0
-        elif self.output == "freq":  # c / len(seq), the length before the cut
-            counts /= np.repeat(lengths, np.diff(out.indptr))
-        elif self.output == "tfidf":
-            get = self.index_docs_.get
-            docs = np.fromiter(map(get, out.indices.tolist(), repeat(0)), dtype=np.int64,
-                               count=len(counts))
-            idf = np.log(1 + self.document_count_ / (1 + docs))
-            out.data = (1 + np.log(counts)) * idf
+        out = matrix(self.output, ids, doc, lengths, self._width(), self.index_docs_,
+                     self.document_count_)
         return out if self.sparse else out.toarray()
 
     def inverse_transform(self, X: Any) -> list[str]:
@@ -481,21 +459,11 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
             :meth:`from_json`. Like Keras, it does not hold ``analyzer``.
         """
         check_is_fitted(self, "word_index_")
-        config = {
-            "num_words": None if self.num_words is None else int(self.num_words),
-            "filters": self.filters,
-            "lower": bool(self.lower),
-            "split": self.split,
-            "char_level": bool(self.char_level),
-            "oov_token": self.oov_token,
-            "document_count": self.document_count_,
-            "word_counts": json.dumps(self.word_counts_),
-            "word_docs": json.dumps(self.word_docs_),
-            "index_docs": json.dumps(self.index_docs_),
-            "index_word": json.dumps(self.index_word_),
-            "word_index": json.dumps(self.word_index_),
-        }
-        return json.dumps({"class_name": "Tokenizer", "config": config}, **kwargs)
+        params = self.get_params()
+        state = {"document_count": self.document_count_, "word_counts": self.word_counts_,
+                 "word_docs": self.word_docs_, "index_docs": self.index_docs_,
+                 "index_word": self.index_word_, "word_index": self.word_index_}
+        return dump_json(params, state, **kwargs)
 
     @classmethod
     def from_json(

@@ -13,7 +13,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, count
+from itertools import chain, count, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,8 +21,9 @@ import scipy.sparse as sp
 
 from ..exceptions import TextInputError
 
-__all__ = ["DEFAULT_FILTERS", "SEPARATORS", "CHUNK", "OTHER_WHITESPACE", "Batch", "as_items",
-           "Rules", "cut", "document_error", "filter_table", "pick_separator", "translate"]
+__all__ = ["DEFAULT_FILTERS", "SEPARATORS", "CHUNK", "OTHER_WHITESPACE", "Batch", "Rules",
+           "as_items", "cut", "document_error", "filter_table", "matrix", "pick_separator",
+           "translate"]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 # document separators for the one-pass batch: control characters (category Cc)
@@ -275,3 +276,26 @@ class Rules:
                 f"{self.name}: the analyzer returned {tokens!r:.60} for document "
                 f"{index}; it must return a list of str tokens.")
         return list(tokens)
+
+
+def matrix(mode: str, ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray, width: int,
+           index_docs: dict[int, int], document_count: int) -> sp.csr_matrix:
+    """Keras' ``sequences_to_matrix``, vectorized with its float64 arithmetic.
+
+    ``ids`` and ``doc``: every id of the sequences and its row; ``lengths``: the length
+    of each sequence (``freq`` divides by it, ids past the width included).
+    """
+    keep = ids < width  # Keras skips ids >= num_words
+    out = sp.csr_matrix((np.ones(int(keep.sum())), (doc[keep], ids[keep])),
+                        shape=(len(lengths), width))
+    out.sum_duplicates()
+    counts = out.data
+    if mode == "binary":
+        counts[:] = 1.0
+    elif mode == "freq":
+        counts /= np.repeat(lengths, np.diff(out.indptr))
+    elif mode == "tfidf":  # (1 + log c) * log(1 + n / (1 + df)), weighting scheme 2
+        docs = np.fromiter(map(index_docs.get, out.indices.tolist(), repeat(0)),
+                           dtype=np.int64, count=len(counts))
+        out.data = (1 + np.log(counts)) * np.log(1 + document_count / (1 + docs))
+    return out

@@ -1,4 +1,5 @@
-"""Reading the JSON of Keras' ``Tokenizer.to_json()`` (``tokenizer_from_json``'s rules)."""
+"""The JSON of Keras' ``Tokenizer.to_json()``: written as Keras writes it, read with
+``tokenizer_from_json``'s rules."""
 
 from __future__ import annotations
 
@@ -7,10 +8,28 @@ from typing import Any
 
 from ..exceptions import VocabularyError
 
-__all__ = ["JSON_PARAMS", "parse_config", "parse_state"]
+__all__ = ["JSON_PARAMS", "dump_json", "parse_config", "parse_state"]
 
 JSON_PARAMS = ("num_words", "filters", "lower", "split", "char_level", "oov_token")
 _JSON_DICTS = ("word_counts", "word_docs", "index_docs", "word_index")
+
+
+def dump_json(params: dict[str, Any], state: dict[str, Any], **kwargs: Any) -> str:
+    """Keras' ``to_json``: the config in ``get_config``'s key order, each dictionary
+    ``json.dumps``'d on its own, ``kwargs`` for the outer ``json.dumps`` only."""
+    num_words = params["num_words"]
+    config = {
+        "num_words": None if num_words is None else int(num_words),
+        "filters": params["filters"],
+        "lower": bool(params["lower"]),
+        "split": params["split"],
+        "char_level": bool(params["char_level"]),
+        "oov_token": params["oov_token"],
+        "document_count": state["document_count"],
+        **{key: json.dumps(state[key]) for key in
+           ("word_counts", "word_docs", "index_docs", "index_word", "word_index")},
+    }
+    return json.dumps({"class_name": "Tokenizer", "config": config}, **kwargs)
 
 
 def parse_config(json_string: str | bytes) -> dict[str, Any]:
