@@ -9,13 +9,14 @@ and results do not depend on them:
 - the pixel count is checked against ``max_pixels`` from the header, by our own
   identification loop (Pillow's decompression-bomb check, warning included, is not
   involved, so any ``max_pixels`` works and no Pillow warning leaks);
-- truncation and corruption are detected by structural checks that do not read the
-  flag (:mod:`skprep._integrity`): PNG chunks must all have valid CRCs (Pillow skips
-  the IDAT ones) and end with IEND; when another library has set
+- truncation and corruption are detected whatever the flag says
+  (:mod:`skprep._integrity`): Pillow's tile loader runs with the flag read as False
+  (decoder errors and early ends raise, for every format that uses it); PNG chunks must
+  all have valid names, sizes and CRCs (Pillow skips the IDAT ones), end with IEND, and
+  hold a complete zlib stream with every declared row; when another library has set
   ``LOAD_TRUNCATED_IMAGES=True`` (which makes Pillow pad missing data with grey instead
-  of raising), JPEG markers are walked to the end-of-image marker, PNG's zlib stream is
-  checked for completeness, and any other format's decoder running out of bytes is
-  reported as truncation.
+  of raising), JPEG markers are walked to the end-of-image marker, and the few formats
+  with their own loader (ICO, ICNS, ...) are refused when their decoder runs out of bytes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from ._constants import CHANNELS
-from ._integrity import PNG_SIGNATURE, check_jpeg, check_png
+from ._integrity import PNG_SIGNATURE, check_jpeg, check_png, check_png_rows, load_strict
 from .exceptions import (
     ImageDecodeError,
     ImageLoadError,
@@ -423,14 +424,15 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
         if lenient and img.format in ("JPEG", "MPO"):
             check_jpeg(data)
         elif img.format == "PNG" and data.startswith(PNG_SIGNATURE):
-            check_png(data, strict_zlib=bool(lenient))
+            check_png(data)
         scale, full = _maybe_draft(img, opts)
         fp.empty_reads = 0
-        img.load()
-        if lenient and fp.empty_reads and img.format not in ("JPEG", "PNG"):
+        if not load_strict(img) and lenient and fp.empty_reads:
             raise ImageDecodeError(
                 f"truncated {img.format} file: the decoder ran out of data"
             )
+        if img.format == "PNG" and data.startswith(PNG_SIGNATURE):
+            check_png_rows(data, img)
     if opts.exif_transpose and _orientation(img) != 1:
         img = ImageOps.exif_transpose(img)
     img = _convert(img, opts.color_mode, opts.background)
