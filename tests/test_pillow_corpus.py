@@ -58,7 +58,8 @@ VALID_PULL_DECODERS = [
     "test-card-lossy-tiled.jp2",
     "m13_gzip.fits",
 ]
-ALL_FILES = sorted(p.name for p in DATA.iterdir() if p.name != "README.md")
+ALL_FILES = sorted(p.name for p in DATA.iterdir()
+                   if p.name != "README.md" and not p.name.startswith("."))
 
 
 def _outcome(path: Path, **params) -> tuple[str, np.ndarray | None]:
