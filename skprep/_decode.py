@@ -316,7 +316,7 @@ def _to_eight_bit(img: Image.Image, scaling: str = "full") -> Image.Image:
     ``scaling="data"``: the image's own [min, max] onto [0, 255] (a constant image is 0).
     """
     arr = np.asarray(img)
-    low, high = _data_range(arr)
+    low, high = _data_range(arr) if scaling == "data" or img.mode == "F" else (0.0, 0.0)
     if scaling == "data":
         span = high - low
         scaled = (arr.astype(np.float64) - low) * (255.0 / span) if span > 0 else arr * 0.0
