@@ -33,7 +33,14 @@ import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from ._constants import CHANNELS
-from ._integrity import PNG_SIGNATURE, check_jpeg, check_png, check_png_rows, load_strict
+from ._integrity import (
+    PNG_SIGNATURE,
+    check_ico,
+    check_jpeg,
+    check_png,
+    check_png_rows,
+    load_strict,
+)
 from .exceptions import (
     ImageDecodeError,
     ImageLoadError,
@@ -500,6 +507,8 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
             check_jpeg(data)
         elif img.format == "PNG" and data.startswith(PNG_SIGNATURE):
             check_png(data)
+        elif img.format in ("ICO", "CUR"):
+            check_ico(data)
         scale, full = _maybe_draft(img, opts)
         fp.empty_reads = 0
         if not load_strict(img) and lenient and fp.empty_reads:

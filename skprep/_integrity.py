@@ -27,7 +27,8 @@ from PIL import Image, ImageFile, Jpeg2KImagePlugin, TiffImagePlugin
 
 from .exceptions import ImageDecodeError
 
-__all__ = ["PNG_SIGNATURE", "check_jpeg", "check_png", "load_strict"]
+__all__ = ["PNG_SIGNATURE", "check_ico", "check_jpeg", "check_png", "check_png_rows",
+           "load_strict"]
 
 #: the first eight bytes of every PNG file.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,6 +78,24 @@ def load_strict(img: Image.Image) -> bool:
         return True
     img.load()
     return False
+
+
+def check_ico(data: bytes) -> None:
+    """Every image an ICO / CUR directory lists must lie inside the file.
+
+    ICO's loader is its own (not Pillow's tile loader), and with ``LOAD_TRUNCATED_IMAGES``
+    set it decodes a cut-off PNG or BMP entry as a partly grey icon.
+    """
+    count = struct.unpack("<H", data[4:6])[0] if len(data) >= 6 else 0
+    if len(data) < 6 + 16 * count:
+        raise ImageDecodeError("truncated ICO: the file ends inside its directory")
+    for i in range(count):
+        size, offset = struct.unpack("<II", data[14 + 16 * i:22 + 16 * i])
+        if offset + size > len(data):
+            raise ImageDecodeError(
+                f"truncated ICO: image {i} ({size:,} bytes at byte {offset:,}) runs past "
+                f"the end of the file ({len(data):,} bytes)"
+            )
 
 
 def check_jpeg(data: bytes) -> None:

@@ -22,7 +22,7 @@ from image_corpus import (
     png_bytes,
     png_chunk,
 )
-from PIL import Image, ImageFile, ImageFilter
+from PIL import Image, ImageFile, ImageFilter, features
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -659,3 +659,41 @@ def test_float_images_by_data_range():
 def test_bit_depth_scaling_is_validated():
     with pytest.raises(ValueError, match="bit_depth_scaling"):
         ImageLoader(bit_depth_scaling="auto").fit()
+
+
+def _more_formats() -> dict[str, bytes]:
+    """Small valid files of formats beyond the fuzz seeds, each with its own decoder."""
+    rgb = Image.fromarray(pattern(32, 24))
+    files = {
+        "ico_png": _encode(rgb, "ICO", sizes=[(32, 24)], bitmap_format="png"),
+        "ico_bmp": _encode(rgb, "ICO", sizes=[(32, 24)], bitmap_format="bmp"),
+        "bmp": _encode(rgb, "BMP"),
+        "tga_rle": _encode(rgb, "TGA", compression="tga_rle"),
+        "pcx": _encode(rgb, "PCX"),
+        "sgi": _encode(rgb, "SGI"),
+        "ppm": _encode(rgb, "PPM"),
+        "qoi": _encode(rgb, "QOI"),
+        "dds": _encode(rgb.convert("RGBA"), "DDS"),
+        "tiff_deflate": _encode(rgb, "TIFF", compression="tiff_deflate"),
+    }
+    if features.check("jpg_2000"):
+        files["jpeg2000"] = _encode(rgb, "JPEG2000")
+    return files
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL")
+@pytest.mark.parametrize("name", sorted(_more_formats()))
+def test_every_format_truncated_gives_the_same_outcome_under_the_flag(monkeypatch, name):
+    """Every prefix: the same pixels or the same error, whatever LOAD_TRUNCATED_IMAGES says."""
+    data = _more_formats()[name]
+    for cut in sorted({*range(8, len(data), max(1, len(data) // 12)), len(data) - 1}):
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
+        strict = _outcome(data[:cut])
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+        lenient = _outcome(data[:cut])
+        if isinstance(strict, np.ndarray):
+            assert isinstance(lenient, np.ndarray), (name, cut, lenient)
+            np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
+        else:
+            assert lenient is strict, (name, cut, lenient, strict)
+    assert isinstance(_outcome(data), np.ndarray)
