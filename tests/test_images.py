@@ -441,17 +441,21 @@ def test_truncation_outcomes_do_not_depend_on_pillows_global_flag(monkeypatch):
     from image_corpus import seed_files
 
     for name, data in seed_files().items():
-        cuts = sorted({*range(8, len(data), max(1, len(data) // 25)), len(data) - 1})
-        for cut in cuts:
-            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
-            strict = _outcome(data[:cut])
-            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-            lenient = _outcome(data[:cut])
-            if isinstance(strict, np.ndarray):
-                assert isinstance(lenient, np.ndarray), (name, cut, lenient)
-                np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
-            else:
-                assert lenient is strict, (name, cut, lenient, strict)
+        _assert_prefixes_flag_invariant(monkeypatch, name, data, 25)
+
+
+def _assert_prefixes_flag_invariant(monkeypatch, name: str, data: bytes, n_cuts: int) -> None:
+    """About ``n_cuts`` prefixes of ``data``: the same outcome with and without the flag."""
+    for cut in sorted({*range(8, len(data), max(1, len(data) // n_cuts)), len(data) - 1}):
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
+        strict = _outcome(data[:cut])
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+        lenient = _outcome(data[:cut])
+        if isinstance(strict, np.ndarray):
+            assert isinstance(lenient, np.ndarray), (name, cut, lenient)
+            np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
+        else:
+            assert lenient is strict, (name, cut, lenient, strict)
 
 
 @pytest.mark.parametrize("lenient", [False, True])
@@ -686,14 +690,5 @@ def _more_formats() -> dict[str, bytes]:
 def test_every_format_truncated_gives_the_same_outcome_under_the_flag(monkeypatch, name):
     """Every prefix: the same pixels or the same error, whatever LOAD_TRUNCATED_IMAGES says."""
     data = _more_formats()[name]
-    for cut in sorted({*range(8, len(data), max(1, len(data) // 12)), len(data) - 1}):
-        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
-        strict = _outcome(data[:cut])
-        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-        lenient = _outcome(data[:cut])
-        if isinstance(strict, np.ndarray):
-            assert isinstance(lenient, np.ndarray), (name, cut, lenient)
-            np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
-        else:
-            assert lenient is strict, (name, cut, lenient, strict)
+    _assert_prefixes_flag_invariant(monkeypatch, name, data, 12)
     assert isinstance(_outcome(data), np.ndarray)
