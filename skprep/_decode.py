@@ -15,8 +15,9 @@ and results do not depend on them:
   all have valid names, sizes and CRCs (Pillow skips the IDAT ones), end with IEND, and
   hold a complete zlib stream with every declared row; when another library has set
   ``LOAD_TRUNCATED_IMAGES=True`` (which makes Pillow pad missing data with grey instead
-  of raising), JPEG markers are walked to the end-of-image marker, and the few formats
-  with their own loader (ICO, ICNS, ...) are refused when their decoder runs out of bytes.
+  of raising), JPEG markers are walked to the end-of-image marker; ICO / CUR entries must
+  lie inside the file; the other formats with their own loader (ICNS, GBR, ...) are
+  refused when their decoder runs out of bytes.
 """
 
 from __future__ import annotations

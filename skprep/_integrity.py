@@ -12,7 +12,8 @@ or ends early, whatever the flag says:
 - :func:`check_png` walks every chunk: valid names, lengths and CRCs, an IDAT, IEND at the
   end, the chunk sizes and text-decompression limit Pillow checks, and a complete zlib
   stream holding every row the header declares;
-- :func:`check_jpeg` walks the markers to the end-of-image marker.
+- :func:`check_jpeg` walks the markers to the end-of-image marker;
+- :func:`check_ico` checks that every ICO / CUR entry lies inside the file.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ def load_strict(img: Image.Image) -> bool:
     Returns True when the flag was kept out. Images whose class has its own ``load``
     (ICO, ICNS, GBR, FPX, IPTC, WMF, WebP, AVIF) are loaded by it and False is returned:
     WebP, AVIF and libtiff decode whole frames in their own libraries (the flag is not
-    read), the others are left to the caller's checks. JPEG 2000's ``load`` only adds
-    ``reduce``, which skprep never sets; TIFF's only routes compressed files to libtiff.
+    read), the others are left to the caller's checks (:func:`check_ico` for ICO).
+    JPEG 2000's ``load`` only adds ``reduce``, which skprep never sets; TIFF's only
+    routes compressed files to libtiff.
     """
     if isinstance(img, TiffImagePlugin.TiffImageFile) and img.use_load_libtiff:
         img.load()
