@@ -28,6 +28,8 @@ __all__ = [
     "UnsafeModelError",
     "BundleError",
     "BundleIntegrityError",
+    "BundleSignatureError",
+    "BundleUnsafeModelError",
     "BundleVersionWarning",
     "UnsupportedCollectionError",
     "TextInputError",
@@ -218,3 +220,12 @@ class VocabularyError(SkprepError, ValueError):
 
 class UnsupportedStepError(SkprepError, ValueError):
     """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""
+
+
+class BundleSignatureError(BundleError):
+    """A bundle's signature is missing, broken, made with another key, or does not match
+    the bundle (it changed after signing)."""
+
+
+class BundleUnsafeModelError(BundleError, UnsafeModelError):
+    """A Keras model inside a bundle holds code that ``safe_mode=True`` refuses."""
