@@ -180,25 +180,69 @@ def read_member(zf: zipfile.ZipFile, name: str, entry: dict, what: str) -> bytes
     return data
 
 
+def _data_of(raw: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """The stored bytes of ``info`` in the archive ``raw``, found as ``zipfile`` finds them."""
+    start = info.header_offset
+    header = raw[start:start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename!r}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    begin = start + 30 + name_len + extra_len
+    if begin + info.compress_size > len(raw):
+        raise zipfile.BadZipFile(f"{info.filename!r} runs past the end of the archive")
+    return memoryview(raw)[begin:begin + info.compress_size]
+
+
+def _check_inflates_to_declared(raw: bytes, info: zipfile.ZipInfo, label: str) -> None:
+    """Inflate in bounded steps, output discarded: exactly ``file_size`` bytes, then the end.
+
+    ``zipfile``'s ``read()`` decompresses a member whole before it cuts it to the size
+    its header declares, so a header that understates the size is a bomb for skops
+    and Keras; this checks what the stream really holds, holding at most one chunk.
+    """
+    data = _data_of(raw, info)
+    if info.compress_type == zipfile.ZIP_STORED:
+        produced, finished = len(data), True
+    else:
+        inflater = zlib.decompressobj(-15)
+        produced, pending = 0, bytes(data)
+        while pending and not inflater.eof and produced <= info.file_size:
+            produced += len(inflater.decompress(pending, _CHUNK))
+            pending = inflater.unconsumed_tail
+        finished = inflater.eof
+    if produced != info.file_size or not finished:
+        raise BundleIntegrityError(
+            f"Member {info.filename!r} of {label} declares {info.file_size} bytes but its "
+            f"data {'holds more' if produced > info.file_size else 'is incomplete'}. Refused "
+            "before anyone reads it."
+        )
+
+
 def check_inner_archive(data: bytes, name: str, what: str, max_bytes: int) -> None:
-    """Check the headers of an archive inside a bundle before anyone decompresses it.
+    """Check an archive inside a bundle before skops or Keras decompresses it.
 
     The skops payload and each ``.keras`` model are zip files too. Their members must
-    be stored or deflated, unencrypted, unique, and add up to at most ``max_bytes``
-    (Python's zip reader, which skops and Keras use, never yields more than a header
-    declares).
+    be stored or deflated, unencrypted, unique, add up to at most ``max_bytes``, and
+    inflate to exactly the size their headers declare (checked in bounded steps).
     """
     label = f"the archive {name!r} inside {what}"
     with open_bundle_zip(io.BytesIO(data), label) as zf:
         infos = zf.infolist()
-        names = [info.filename for info in infos]
-        if len(set(names)) != len(names):
-            raise BundleIntegrityError(f"In {label}, a member name appears more than once.")
-        for info in infos:
-            _check_header(info, label)
-        total = sum(info.file_size for info in infos)
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        raise BundleIntegrityError(f"In {label}, a member name appears more than once.")
+    for info in infos:
+        _check_header(info, label)
+    total = sum(info.file_size for info in infos)
     if total > max_bytes:
         raise BundleIntegrityError(
             f"Bundle member {name!r} of {what} declares {total} bytes once decompressed, "
             f"over the cap of {max_bytes} (max_bytes). Refused before reading it."
         )
+    for info in infos:
+        try:
+            _check_inflates_to_declared(data, info, label)
+        except (zipfile.BadZipFile, zlib.error) as exc:
+            raise BundleIntegrityError(
+                f"Member {info.filename!r} of {label} is damaged ({type(exc).__name__}: {exc})."
+            ) from exc
