@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 import zipfile
 import zlib
@@ -78,3 +79,32 @@ def manifest_for(manifest: dict, members: dict[str, bytes]) -> dict:
 def bundle_bytes(manifest: dict, entries: list[Entry]) -> bytes:
     """A bundle: ``manifest.json`` (stored) first, then the entries."""
     return build_zip([Entry("manifest.json", json.dumps(manifest).encode()), *entries])
+
+
+# ---------------------------------------------------------------- tripwires
+
+#: The file a tripwire touches; a test sets it, and checks the file never appears.
+TRIPWIRE_ENV = "SKPREP_TRIPWIRE"
+
+
+def tripwire(*args, **kwargs):
+    """Calling this is what a malicious payload would do: leave a trace on disk."""
+    with open(os.environ.get(TRIPWIRE_ENV, os.devnull), "a") as fh:
+        fh.write("tripwire ran\n")
+
+
+class Tripwire:
+    """A class whose construction or unpickling runs :func:`tripwire`."""
+
+    def __new__(cls, *args, **kwargs):
+        tripwire()
+        return super().__new__(cls)
+
+    def __setstate__(self, state):
+        tripwire()
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X

@@ -255,7 +255,7 @@ def _check_manifest(manifest: Any, what: str) -> dict:
             f"{BUNDLE_VERSION}. Upgrade skprep."
         )
     serialization = manifest.get("serialization")
-    if serialization not in _SERIALIZATIONS or (
+    if not isinstance(serialization, str) or serialization not in _SERIALIZATIONS or (
         manifest.get("payload") != _SERIALIZATIONS[serialization]
     ):
         raise BundleIntegrityError(

@@ -73,6 +73,11 @@ def _check_header(info: zipfile.ZipInfo, what: str) -> None:
             f"Member {info.filename!r} of {what} uses zip compression method "
             f"{info.compress_type}; bundles use only {sorted(_METHODS.values())}. Refused."
         )
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise BundleIntegrityError(
+            f"Member {info.filename!r} of {what} is stored uncompressed, yet its zip header "
+            f"says {info.compress_size} bytes stored for {info.file_size}. Refused."
+        )
 
 
 def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, what: str) -> bytes:
@@ -108,6 +113,10 @@ def read_manifest_member(zf: zipfile.ZipFile, what: str) -> dict:
             f"{_MANIFEST_MAX_BYTES}. Refused before decompressing."
         )
     raw = _stream(zf, info, info.file_size, what)
+    if len(raw) != info.file_size:
+        raise BundleIntegrityError(
+            f"{MANIFEST} of {what} is truncated: {len(raw)} of {info.file_size} bytes."
+        )
     try:
         manifest = json.loads(raw)
     except ValueError as exc:  # UnicodeDecodeError included
