@@ -95,6 +95,9 @@ class BundleFuzzer:
             ("hostile-type", self.hostile_type), ("schema-field", self.schema_field),
             ("payload-archive", self.payload_archive),
         ]
+        if any(name.startswith("models/") for name in self.names):
+            self.kinds += [("keras-archive", self.keras_archive),
+                           ("keras-config", self.keras_config)] * 4
 
     # -- helpers
     def _entries(self, members: dict[str, bytes] | None = None) -> list[Entry]:
@@ -214,16 +217,7 @@ class BundleFuzzer:
         return name, inner, json.loads(inner["schema.json"])
 
     def _nodes(self, schema) -> list[dict]:
-        found, stack = [], [schema]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                if "__module__" in node:
-                    found.append(node)
-                stack.extend(node.values())
-            elif isinstance(node, list):
-                stack.extend(node)
-        return found
+        return self._nodes_with(schema, "__module__")
 
     def _with_schema(self, kind, name, inner, schema, must_fail):
         inner = dict(inner, **{"schema.json": json.dumps(schema).encode()})
@@ -256,14 +250,15 @@ class BundleFuzzer:
             node[key] = rng.choice(ODD_VALUES + [rng.choice(list(inner))])
         return self._with_schema("schema-field", name, inner, schema, False)
 
-    def payload_archive(self, rng):
-        name, inner, _ = self._payload()
+    def _damage_archive(self, kind: str, name: str, rng) -> Mutant:
+        """Damage one member of an inner archive (skops payload, Keras model), consistently."""
+        inner = read_members(self.members[name])
         target = rng.choice(list(inner))
         if rng.random() < 0.5:
             data = bytearray(inner[target])
             data[rng.randrange(len(data))] ^= rng.randrange(1, 256)
             inner[target] = bytes(data)
-            payload = build_zip([Entry(n, d) for n, d in inner.items()])
+            archive = build_zip([Entry(n, d) for n, d in inner.items()])
             must_fail = False
         else:
             how = rng.choice(["drop", "method", "size", "duplicate"])
@@ -275,10 +270,48 @@ class BundleFuzzer:
                     e.method = rng.choice([9, 12, 14, 99])
                 if e.name == target and how == "size":
                     e.size = len(e.data) + rng.choice([-1, 1, 2**31])
-            payload = build_zip(entries)
-            must_fail = how != "drop" or target == "schema.json"
-        return self._consistent("payload-archive", dict(self.members, **{name: payload}),
+            archive = build_zip(entries)
+            must_fail = how != "drop" or target in ("schema.json", "config.json")
+        return self._consistent(kind, dict(self.members, **{name: archive}), must_fail)
+
+    def payload_archive(self, rng):
+        return self._damage_archive("payload-archive", self.manifest["payload"], rng)
+
+    def keras_archive(self, rng):
+        models = [n for n in self.names if n.startswith("models/")]
+        return self._damage_archive("keras-archive", rng.choice(models), rng)
+
+    def keras_config(self, rng):
+        name = rng.choice([n for n in self.names if n.startswith("models/")])
+        inner = read_members(self.members[name])
+        config = json.loads(inner["config.json"])
+        nodes = [n for n in self._nodes_with(config, "class_name")]
+        node = rng.choice(nodes)
+        if rng.random() < 0.5:
+            node["module"], node["class_name"] = rng.choice(HOSTILE)
+            node["registered_name"] = rng.choice([None, f"{node['module']}>{node['class_name']}"])
+            must_fail = True
+        else:
+            key = rng.choice(sorted(node))
+            node[key] = rng.choice(ODD_VALUES)
+            must_fail = False
+        inner["config.json"] = json.dumps(config).encode()
+        archive = build_zip([Entry(n, d) for n, d in inner.items()])
+        return self._consistent("keras-config", dict(self.members, **{name: archive}),
                                 must_fail)
+
+    @staticmethod
+    def _nodes_with(tree, key: str) -> list[dict]:
+        found, stack = [], [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if key in node:
+                    found.append(node)
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        return found
 
     def mutant(self, rng: random.Random) -> Mutant:
         _, make = rng.choice(self.kinds)
@@ -405,3 +438,5 @@ def test_every_mutant_of_a_keras_bundle_is_refused_or_harmless(tmp_path):
         raw = fh.read()
     report = _fuzz(raw, KERAS_CASES, SEED, tmp_path, same)
     assert not report["failures"], "\n".join(report["failures"][:30])
+    print(f"\n{KERAS_CASES} Keras-bundle mutants: {report['outcomes']}, by kind "
+          f"{report['kinds']}, slowest {report['slowest']:.3f} s")

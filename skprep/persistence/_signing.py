@@ -73,7 +73,7 @@ def _configured(key: KeyLike, what: str, expected: str, configure: Callable[[str
     with _key_file(key, what) as key_path:
         try:
             return configure(key_path)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - model_signing fails on other keys variously
             raise BundleSignatureError(
                 f"{what} is not a usable key: expected {expected} (P-256, P-384 or P-521); "
                 f"{type(exc).__name__}: {exc}"
