@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._constants import CHANNELS
 from .exceptions import UnsupportedStepError
 
 __all__ = ["to_keras", "supported_steps", "normalizer_layer", "standardizer_layer", "head_layer"]
@@ -369,7 +370,7 @@ def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | N
 def _infer_input_shape(loader, steps) -> tuple[int, ...]:
     if loader is not None and getattr(loader, "target_size", None) is not None:
         height, width = loader.target_size
-        channels = {"rgb": 3, "grayscale": 1, "rgba": 4}.get(loader.color_mode, 3)
+        channels = CHANNELS.get(loader.color_mode, 3)
         return (int(height), int(width), channels)
     for _, step in steps:
         shape = getattr(step, "input_shape_", None)

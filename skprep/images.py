@@ -199,10 +199,8 @@ default="bilinear"
         read from EXIF first) when the decoded image stays at least ``reducing_gap``
         times larger than the output; Pillow's ``resize`` then reduces by whole
         factors down to ``max(2, reducing_gap)`` times the output before its
-        antialiased filter. Measured on real photos upscaled to 3000x2000: the mean
-        absolute difference to an exact full decode + antialiased resize is about 0.9
-        (stretch) and 1.3 (crop) at 1.1, 0.3 / 0.4 at 2.0, on 0-255; such a JPEG loads
-        about 1.5x faster at 1.1 than at 2.0 and 4x faster than with None.
+        antialiased filter. Larger values are closer to an exact full decode +
+        antialiased resize and slower (the measured trade-off: ``benchmarks/README.md``).
         None: exact full decode and one resize (as Keras does).
     verbose : int, default=0
         1 shows a progress bar over items when stderr is a terminal, 2 always.

@@ -21,10 +21,10 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from text_corpus import stdlib_docstrings
 
 from skprep import SequencePadder, TextInputError, TextVectorizer, VocabularyError
 from skprep.exceptions import SkprepError
-from skprep.text._corpus import stdlib_docstrings
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +271,7 @@ def test_pipeline_with_head_survives_joblib_and_fresh_process(tmp_path, labelled
     np.save(tmp_path / "expected.npy", pipe.predict_proba(docs[:50]))
     script = textwrap.dedent(f"""
         import sys, joblib, numpy as np
-        from skprep.text._corpus import stdlib_docstrings
+        from text_corpus import stdlib_docstrings
         docs, _ = stdlib_docstrings(packages=("asyncio", "email", "logging"), max_docs=50)
         got = joblib.load({str(path)!r}).predict_proba(docs)
         assert np.array_equal(got, np.load({str(tmp_path / "expected.npy")!r}))

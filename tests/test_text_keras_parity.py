@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from text_corpus import stdlib_docstrings
 
 from skprep import SequencePadder, TextVectorizer
 from skprep.text import pad_sequences
-from skprep.text._corpus import stdlib_docstrings
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")

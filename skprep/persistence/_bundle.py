@@ -16,11 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._keras import BUNDLE_READER, BUNDLE_WRITER, model_from_bytes, sha256
+from .._optional import import_optional
 from ..exceptions import (
     BundleError,
     BundleIntegrityError,
     BundleUnsafeModelError,
     BundleVersionWarning,
+    PickleRefusedError,
     UnsafeModelError,
 )
 from ._signing import KeyLike, sign_bundle, signature_path, verify_signature
@@ -64,14 +66,8 @@ def _versions() -> dict[str, str | None]:
 
 
 def _import_skops():
-    try:
-        import skops.io as sio
-    except ImportError as exc:  # pragma: no cover - skops is a dev dependency
-        raise ImportError(
-            'Safe bundles need skops: pip install "skprep[bundle]" (or save with '
-            'format="pickle").'
-        ) from exc
-    return sio
+    return import_optional("skops.io", extra="bundle", needed_by="Safe bundles",
+                           hint=' (or save with format="pickle")')
 
 
 # ---------------------------------------------------------------- writing
@@ -297,7 +293,7 @@ def _read_bundle(path: str, allow_pickle: bool, max_bytes: int) -> tuple[dict, d
     with _open_zip(path) as zf:
         manifest = _read_manifest(zf, what)
         if manifest["serialization"] == "pickle" and not allow_pickle:
-            raise BundleError(
+            raise PickleRefusedError(
                 f"{what} holds a pickle payload (saved with format='pickle'), which runs "
                 "arbitrary code when loaded. Refused. Pass allow_pickle=True only if you "
                 "trust where it came from, or save it with format='safe'."
@@ -433,7 +429,7 @@ def _rebuild(manifest: dict, data: dict[str, bytes], what: str,
 
 def _load_plain_pickle(path: str, allow_pickle: bool) -> Any:
     if not allow_pickle:
-        raise BundleError(
+        raise PickleRefusedError(
             f"{path!r} is not a skprep bundle; it looks like a plain pickle/joblib file, "
             "which runs arbitrary code when loaded. Refused. If you trust where it came "
             "from, pass allow_pickle=True (or use joblib.load); otherwise ask for a "

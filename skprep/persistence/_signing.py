@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .._optional import import_optional
 from ..exceptions import BundleSignatureError
 
 __all__ = ["signature_path", "sign_bundle", "verify_signature", "signature_status", "KeyLike"]
@@ -32,14 +33,11 @@ def signature_path(path: str | os.PathLike) -> str:
 
 
 def _import_model_signing():
-    try:
-        from model_signing import signing, verifying
-    except ImportError as exc:
-        raise ImportError(
-            'Signed bundles need OpenSSF model-signing: pip install "skprep[sign]" '
-            "(model-signing and pyopenssl)."
-        ) from exc
-    return signing, verifying
+    """``model_signing.signing`` and ``.verifying``, or an ImportError naming the extra."""
+    found = [import_optional(f"model_signing.{name}", extra="sign", needed_by="Signed bundles",
+                             package="OpenSSF model-signing", hint=" (model-signing, pyopenssl)")
+             for name in ("signing", "verifying")]
+    return found[0], found[1]
 
 
 @contextlib.contextmanager
