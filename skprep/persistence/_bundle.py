@@ -44,6 +44,7 @@ BUNDLE_VERSION = 1
 _PAYLOADS = {"safe": "estimator.skops", "pickle": "estimator.joblib"}
 _SERIALIZATIONS = {"skops": _PAYLOADS["safe"], "pickle": _PAYLOADS["pickle"]}
 _TRUSTED_PACKAGES = ("sklearn", "numpy", "skprep")
+_NEVER_IMPORTED = frozenset({"conftest", "experimental", "__main__", ""})
 _CHECKED_VERSIONS = ("skprep", "scikit-learn", "keras", "numpy")
 
 
@@ -319,8 +320,14 @@ def _check_versions(manifest: dict, path: str, strict: bool) -> None:
 
 
 def _is_trusted_type(name: str) -> bool:
-    """A class (not a function) defined in scikit-learn, numpy or skprep."""
+    """A class (not a function) defined in scikit-learn, numpy or skprep.
+
+    Finding it imports its module, so modules whose import has side effects or costs
+    (test suites, ``sklearn.experimental``'s enablers) are never looked at.
+    """
     if not isinstance(name, str) or name.split(".", 1)[0] not in _TRUSTED_PACKAGES:
+        return False
+    if any(part in _NEVER_IMPORTED or part.startswith("test") for part in name.split(".")):
         return False
     module_name, _, attr = name.rpartition(".")
     while module_name:
