@@ -241,3 +241,57 @@ def test_signing_is_imported_only_when_used(fitted, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=os.path.dirname(os.path.dirname(__file__)), timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_info_shows_the_signature_status(fitted, keys, tmp_path, capsys):
+    from skprep.cli import main
+
+    private, public = keys["mine"]
+    unsigned = skprep.save(fitted[0], tmp_path / "u.skprep")
+    signed = skprep.save(fitted[0], tmp_path / "s.skprep", sign_with=private)
+    expected = [([unsigned], 0, "signature: unsigned"),
+                ([signed], 0, "signature: signed (not verified)"),
+                ([signed, "--verify-with", str(public)], 0, "signature: verified"),
+                ([signed, "--verify-with", str(keys["other"][1])], 1, "signature: INVALID: ")]
+    for args, status, line in expected:
+        assert main(["info", *args]) == status
+        out, err = capsys.readouterr()
+        assert line in out
+        assert ("steps:" in out) == (status == 0)  # a bundle failing its signature stays shut
+        assert ("failed its signature" in err) == (status == 1)
+    assert main(["info", signed, "--json", "--verify-with", str(public)]) == 0
+    assert json.loads(capsys.readouterr().out)["signature"] == "verified"
+
+
+@pytest.mark.keras
+def test_cli_predict_verifies_before_loading(keys, tmp_path, sample_photos, capsys):
+    keras = pytest.importorskip("keras")
+    from PIL import Image
+
+    from skprep import ImageLoader, KerasFeatureExtractor
+    from skprep.cli import main
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 3))
+    model = keras.Model(inp, keras.layers.GlobalAveragePooling2D()(
+        keras.layers.Conv2D(4, 3)(inp)))
+    images = []
+    for i, photo in enumerate(sample_photos):
+        images.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(photo[:64, :64]).save(images[-1])
+    pipe = Pipeline([("loader", ImageLoader(target_size=(8, 8))),
+                     ("extractor", KerasFeatureExtractor(model)),
+                     ("head", LogisticRegression())]).fit(images, [0, 1])
+    private, public = keys["mine"]
+    path = skprep.save(pipe, tmp_path / "pipe.skprep", sign_with=private)
+    assert main(["predict", path, *images, "--verify-with", str(public)]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0].startswith("path,prediction") and len(rows) == 3
+    assert main(["predict", path, *images, "--verify-with", str(keys["other"][1])]) == 1
+    assert "does not verify" in capsys.readouterr().err
+    os.unlink(path + ".sig")
+    assert main(["predict", path, *images, "--verify-with", str(public)]) == 1
+    assert "has no signature" in capsys.readouterr().err
