@@ -69,6 +69,30 @@ class Mutant:
     consistent: bool = False  # the manifest's checksums were rewritten to match
 
 
+def _is_read(schema: dict, target: dict) -> bool:
+    """Whether skops reads ``target``: it and its ancestors each have an id of their own."""
+    counts: dict = {}
+    stack: list = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            counts[node.get("__id__")] = counts.get(node.get("__id__"), 0) + 1
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    stack = [(schema, [])]
+    while stack:
+        node, ancestors = stack.pop()
+        if isinstance(node, dict):
+            chain = ancestors + ([node["__id__"]] if "__id__" in node else [])
+            if node is target:
+                return all(counts[i] == 1 for i in chain)
+            stack.extend((child, chain) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, ancestors) for child in node)
+    raise AssertionError("node not in schema")
+
+
 class BundleFuzzer:
     """Mutants of one bundle; each method draws one kind with the given ``rng``."""
 
@@ -232,13 +256,14 @@ class BundleFuzzer:
         if rng.random() < 0.3:
             node["__loader__"] = rng.choice(["FunctionNode", "TypeNode", "ObjectNode",
                                              "ReduceNode", "MethodNode"])
-        # skops builds each __id__ once: a node repeating an earlier id is a reference
-        # to that object and is never read, so only a node with its own id must be refused
+        # skops builds each __id__ once: a node repeating an earlier id (skops writes
+        # Python's id() of objects, and freed temporaries' ids come back) stands for
+        # that object and is never read, nor anything below it; only a node whose
+        # ancestors and itself all have their own ids must be refused
         ids = [n.get("__id__") for n in self._nodes(schema)]
         if rng.random() < 0.7:
             node["__id__"] = max(i for i in ids if isinstance(i, int)) + 1
-        unique = [n.get("__id__") for n in self._nodes(schema)].count(node.get("__id__")) == 1
-        return self._with_schema("hostile-type", name, inner, schema, unique)
+        return self._with_schema("hostile-type", name, inner, schema, _is_read(schema, node))
 
     def schema_field(self, rng):
         name, inner, schema = self._payload()
