@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -44,11 +45,13 @@ def import_keras():
 
 
 def is_keras_model(obj: Any) -> bool:
-    """True when ``obj`` is a ``keras.Model``, checked without importing Keras."""
-    for cls in type(obj).__mro__:
-        if cls.__module__.startswith("keras") and cls.__name__ == "Model":
-            return True
-    return False
+    """True when ``obj`` is a ``keras.Model``, checked without importing Keras.
+
+    A Keras model can only exist once Keras is imported, so Keras is looked up among
+    the imported modules, never imported here.
+    """
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
 
 
 def sha256(data: bytes) -> str:
