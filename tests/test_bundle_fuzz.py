@@ -357,8 +357,10 @@ def _alarm(signum, frame):
 def _run_case(mutant: Mutant, path, check_loaded) -> tuple[str, str]:
     """Load one mutant: ("refused" or "loaded", "" when it behaved, else what went wrong)."""
     path.write_bytes(mutant.raw)
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(CASE_SECONDS)
+    alarm = getattr(signal, "alarm", lambda seconds: 0)  # no SIGALRM on Windows
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _alarm)
+    alarm(CASE_SECONDS)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -371,7 +373,7 @@ def _run_case(mutant: Mutant, path, check_loaded) -> tuple[str, str]:
     except Exception as exc:  # noqa: BLE001 - exactly what the fuzzer hunts
         return "crashed", f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
     finally:
-        signal.alarm(0)
+        alarm(0)
     if mutant.must_fail:
         return "loaded", "loaded a bundle it had to refuse"
     if not mutant.consistent and not check_loaded(loaded):
