@@ -14,6 +14,7 @@ import resource
 import time
 import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -88,8 +89,6 @@ def _bomb_entry(name: str, stream: bytes, declared: int) -> Entry:
 
 def test_deflate_bomb_builder_is_what_it_says():
     stream = deflate_zeros(3)
-    import zlib
-
     assert zlib.decompress(stream, -15) == bytes(3 * MIB) and len(stream) < 4096
 
 
@@ -118,6 +117,16 @@ def test_bomb_with_matching_manifest_is_refused_by_the_cap(tiny, bomb_stream, tm
     err, seconds, peak, rss = _refusal(path)
     assert isinstance(err, BundleIntegrityError) and "max_bytes" in str(err)
     _assert_cheap(seconds, peak, rss)
+    # the default cap follows the file's size: 32 MiB out of a 33 kB file is a bomb too,
+    # while a cap given explicitly lets it be read (and its forged sha256 then refuses it)
+    path.write_bytes(bundle_bytes(
+        dict(forged, members={"estimator.skops": {"sha256": "0" * 64, "size": 32 * MIB}}),
+        [Entry("estimator.skops", deflate_zeros(32), size=32 * MIB, crc=zlib.crc32(bytes(32 * MIB)),
+               method=zipfile.ZIP_DEFLATED)]))
+    with pytest.raises(BundleIntegrityError, match="max_bytes"):
+        skprep.load(path)
+    with pytest.raises(BundleIntegrityError, match="'estimator.skops' .* was altered"):
+        skprep.load(path, max_bytes=64 * MIB)
     # an explicit cap works both ways: a real bundle under a tiny cap is refused too
     real = skprep.save(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "real.skprep")
     with pytest.raises(BundleIntegrityError, match="max_bytes"):

@@ -485,7 +485,7 @@ def load(path: str | os.PathLike, *, allow_pickle: bool = False,
         Cap on the bytes the bundle may decompress to: its members all together,
         and each archive inside (the skops payload, every Keras model). Checked
         against the zip headers before decompressing. Default: 16 times the file's
-        size plus 64 MiB (skprep stores members uncompressed, so a real bundle is
+        size plus 1 MiB (skprep stores members uncompressed, so a real bundle is
         about its own size once read).
 
     Returns

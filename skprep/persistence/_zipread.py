@@ -23,7 +23,7 @@ import os
 import struct
 import zipfile
 import zlib
-from typing import IO
+from typing import IO, Any
 
 from ..exceptions import BundleError, BundleIntegrityError
 
@@ -33,7 +33,7 @@ __all__ = ["open_bundle_zip", "read_manifest_member", "check_members", "read_mem
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 _MANIFEST_MAX_BYTES = 16 << 20
-_DEFAULT_SLACK_BYTES = 64 << 20
+_DEFAULT_SLACK_BYTES = 1 << 20
 _DEFAULT_RATIO = 16
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
@@ -44,7 +44,7 @@ ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.
 
 
 def default_max_bytes(path: str) -> int:
-    """The default cap on decompressed bytes: 16 times the file's size plus 64 MiB.
+    """The default cap on decompressed bytes: 16 times the file's size plus 1 MiB.
 
     skprep stores members uncompressed (and Keras its archives too), so a real bundle
     decompresses to about its own size; a far larger ratio is a zip bomb.
@@ -80,8 +80,10 @@ def _check_header(info: zipfile.ZipInfo, what: str) -> None:
         )
 
 
-def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, what: str) -> bytes:
-    """Read at most ``size + 1`` decompressed bytes of ``info``, in chunks."""
+def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, what: str,
+            hasher: Any = None) -> bytes:
+    """Read at most ``size + 1`` decompressed bytes of ``info``, in chunks (each one
+    also fed to ``hasher``)."""
     out = bytearray()
     try:
         with zf.open(info) as fh:
@@ -89,6 +91,8 @@ def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, what: str) ->
                 chunk = fh.read(min(_CHUNK, size + 1 - len(out)))
                 if not chunk:
                     break
+                if hasher is not None:
+                    hasher.update(chunk)
                 out += chunk
     except ZIP_ERRORS as exc:
         raise BundleIntegrityError(
@@ -178,8 +182,9 @@ def check_members(zf: zipfile.ZipFile, manifest: dict, what: str, max_bytes: int
 
 def read_member(zf: zipfile.ZipFile, name: str, entry: dict, what: str) -> bytes:
     """Stream one member (checked by :func:`check_members`), hashing it as it comes."""
-    data = _stream(zf, zf.getinfo(name), entry["size"], what)
-    digest = hashlib.sha256(data).hexdigest()
+    hasher = hashlib.sha256()
+    data = _stream(zf, zf.getinfo(name), entry["size"], what, hasher)
+    digest = hasher.hexdigest()
     if len(data) != entry["size"] or digest != entry["sha256"]:
         raise BundleIntegrityError(
             f"Bundle member {name!r} of {what} was altered: expected sha256 "
