@@ -194,12 +194,11 @@ class _LoadLog:
         too_many = (n_failed > limit if isinstance(limit, Integral)
                     else n_failed > float(limit) * self.n_items)
         if too_many:
-            summary = ImageLoadError._summary(self.failures).splitlines()
-            summary[0] = (
-                f"More than max_failures={limit!r} of {self.n_items} image(s) could not be "
-                f"loaded ({n_failed} so far; on_error='fill' raises above it):"
+            raise ImageLoadError(
+                f"More than max_failures={limit!r} of the {self.n_items} image(s) could not "
+                f"be loaded (on_error='fill' raises above it); {self.report()}",
+                failures=list(self.failures),
             )
-            raise ImageLoadError("\n".join(summary), failures=list(self.failures))
 
     def report(self) -> ImageLoadReport:
         return ImageLoadReport(self.n_items, sorted(self.failures, key=lambda f: f.index))
@@ -290,6 +289,146 @@ def _run_batches(jobs: Iterable[tuple[int, Any]], produce: Callable[[int, Any], 
         iterator.close()
 
 
+# --------------------------------------------------------------------------- engine
+
+
+def _fit_candidates(steps: list[tuple[str, Any]]) -> int:
+    """How many leading steps may stream in fit: passthrough, stateless, partial_fit."""
+    stateless = _stateless_types()
+    count = 0
+    for _, step in steps:
+        if not (_is_passthrough(step) or isinstance(step, stateless)
+                or hasattr(step, "partial_fit")):
+            break
+        count += 1
+    return count
+
+
+class _Streamer:
+    """The streaming engine of one call over ``steps`` (fitted in place by ``fit``)."""
+
+    def __init__(self, steps: list[tuple[str, Any]], batch_size: int, prefetch: int) -> None:
+        self.steps = steps
+        self.batch_size = int(batch_size)
+        self.prefetch = int(prefetch)
+
+    def jobs(self, rows: Any, first: int = 0) -> Iterator[tuple[int, Any]]:
+        size = self.batch_size
+        for start in range(first, len(rows), size):
+            yield start, _rows(rows, start, start + size)
+
+    def load_log(self, rows: Any) -> _LoadLog | None:
+        first = self.steps[0][1] if self.steps else None
+        return _LoadLog(first, len(rows)) if isinstance(first, ImageLoader) else None
+
+    def stage(self, begin: int, end: int, log: _LoadLog | None) -> Callable[[int, Any], Any]:
+        """A function (start, x) -> x running the fitted ``steps[begin:end]`` on a batch;
+        the leading loader (position 0) runs through ``log``, for global indices."""
+        def run(start: int, x: Any) -> Any:
+            for position in range(begin, end):
+                step = self.steps[position][1]
+                if _is_passthrough(step):
+                    continue
+                x = log.load(x, start) if position == 0 and log is not None else step.transform(x)
+            return x
+
+        return run
+
+    def stream(self, rows: Any, n_steps: int, log: _LoadLog | None,
+               consume: Callable[[int, Any], Any] | None = None, first: int = 0
+               ) -> Iterator[tuple[int, Any]]:
+        """``steps[:n_steps]`` batch by batch from row ``first``: the background thread
+        runs all of them but the last, the calling thread the last one, then ``consume``."""
+        split = max(n_steps - 1, 0)
+        head, tail = self.stage(0, split, log), self.stage(split, n_steps, log)
+
+        def finish(start: int, x: Any) -> Any:
+            out = tail(start, x)
+            return out if consume is None else consume(start, out)
+
+        return _run_batches(self.jobs(rows, first), head, finish, self.prefetch)
+
+    def walk_first(self, rows: Any, limit: int, log: _LoadLog | None,
+                   fit_step: Callable[[int, Any], None] | None = None) -> tuple[int, Any]:
+        """Walk the first batch through the steps while it streams (the loader's input
+        always does, then image-shaped data): (number of streamed steps, its output).
+        ``fit_step(index, x)`` fits each step on its input first, when given."""
+        x = _rows(rows, 0, self.batch_size)
+        n_steps = 0
+        while n_steps < limit and (n_steps == 0 or _image_shaped(x)):
+            if fit_step is not None:
+                fit_step(n_steps, x)
+            x = self.stage(n_steps, n_steps + 1, log)(0, x)
+            n_steps += 1
+        return n_steps, x
+
+    def iter_output(self, rows: Any, limit: int, log: _LoadLog | None, found: list[int]
+                    ) -> Iterator[tuple[int, Any]]:
+        """(start, output of the streamed steps) per batch; ``found`` gets their number."""
+        n_steps, first = self.walk_first(rows, limit, log)
+        found.append(n_steps)
+        yield 0, first
+        yield from self.stream(rows, n_steps, log, first=self.batch_size)
+
+    def output(self, rows: Any, limit: int) -> tuple[Any, int]:
+        """(output of the streamed steps for all rows, number of streamed steps)."""
+        log = self.load_log(rows)
+        found: list[int] = []
+        parts = [out for _, out in self.iter_output(rows, limit, log, found)]
+        if log is not None:
+            log.warn()
+        return _concat(parts), found[0]
+
+    def partial_fit_pass(self, index: int, rows: Any, y: Any) -> None:
+        """Fit step ``index`` over every batch: ``fit`` on the first (scikit-learn's
+        reset), ``partial_fit`` on the others; the steps before it are fitted."""
+        step, size = self.steps[index][1], self.batch_size
+
+        def fit_batch(start: int, x: Any) -> None:
+            part = _rows(y, start, start + size)
+            if start == 0:
+                step.fit(x, part)
+            else:
+                step.partial_fit(x, part)
+
+        for _ in self.stream(rows, index, self.load_log(rows), consume=fit_batch):
+            pass
+
+    def fit(self, rows: Any, y: Any, limit: int, want_output: bool) -> tuple[int, Any]:
+        """Fit the streamed steps in place: (how many, their output on all rows or None).
+
+        The first batch walks the steps while it streams: each step is fitted (on that
+        batch if stateless, over every batch if it has ``partial_fit``), then transforms
+        it. The output pass starts after that first batch.
+        """
+        stateless = _stateless_types()
+
+        def fit_step(index: int, x: Any) -> None:
+            step = self.steps[index][1]
+            if isinstance(step, stateless):
+                step.fit(x, _rows(y, 0, self.batch_size))
+            elif not _is_passthrough(step):
+                self.partial_fit_pass(index, rows, y)
+
+        log = self.load_log(rows)
+        n_steps, first = self.walk_first(rows, limit, log, fit_step)
+        if not (want_output or n_steps < len(self.steps)):
+            return n_steps, None
+        parts = [first] + [out for _, out in self.stream(rows, n_steps, log,
+                                                           first=self.batch_size)]
+        if log is not None:
+            log.warn()
+        return n_steps, _concat(parts)
+
+
+def _fit_streamed_job(steps: list, rows: Any, y: Any, batch_size: int, prefetch: int
+                      ) -> tuple[list, int, Any]:
+    """The cached unit of ``StreamingPipeline.fit`` with ``memory``: the streamed steps
+    (unfitted clones) fitted on ``rows``, how many streamed, and their output."""
+    n_steps, Xt = _Streamer(steps, batch_size, prefetch).fit(rows, y, len(steps), True)
+    return steps[:n_steps], n_steps, Xt
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -365,18 +504,20 @@ class StreamingPipeline(Pipeline):
     4
     """
 
-    _parameter_constraints: dict = {
-        **Pipeline._parameter_constraints,
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "prefetch": [Interval(Integral, 0, None, closed="left")],
-    }
-
     def __init__(self, steps, *, transform_input=None, memory=None, verbose=False,
                  batch_size: int = 256, prefetch: int = 2) -> None:
         super().__init__(steps, transform_input=transform_input, memory=memory,
                          verbose=verbose)
         self.batch_size = batch_size
         self.prefetch = prefetch
+
+    @property
+    def _parameter_constraints(self) -> dict:
+        return {
+            **super()._parameter_constraints,
+            "batch_size": [Interval(Integral, 1, None, closed="left")],
+            "prefetch": [Interval(Integral, 0, None, closed="left")],
+        }
 
     def __getitem__(self, ind):
         sub = super().__getitem__(ind)
@@ -385,7 +526,10 @@ class StreamingPipeline(Pipeline):
                            transform_input=self.transform_input)
         return sub
 
-    # ------------------------------------------------------------------ streaming core
+    # ------------------------------------------------------------------ helpers
+
+    def _streamer(self) -> _Streamer:
+        return _Streamer(self.steps, self.batch_size, self.prefetch)
 
     def _stream_rows(self, X: Any, params: dict | None = None) -> Any:
         """X as sliceable rows when this call streams, else None (run as Pipeline)."""
@@ -395,103 +539,31 @@ class StreamingPipeline(Pipeline):
         leading = [step for _, step in self.steps if not _is_passthrough(step)]
         if not leading:
             return None
-        if isinstance(leading[0], ImageLoader):
-            rows = _as_rows(X)
-        else:
-            rows = X if _image_shaped(X) else None
+        rows = _as_rows(X) if isinstance(leading[0], ImageLoader) else (
+            X if _image_shaped(X) else None)
         if rows is None or len(rows) <= self.batch_size:
             return None
         return rows
 
-    def _jobs(self, rows: Any, first: int = 0) -> Iterator[tuple[int, Any]]:
-        size = self.batch_size
-        for start in range(first, len(rows), size):
-            yield start, _rows(rows, start, start + size)
-
-    def _stage(self, steps: list[tuple[str, Any]], log: _LoadLog | None, offset: int = 0
-               ) -> Callable[[int, Any], Any]:
-        """A function (start, x) -> x that runs ``steps`` (fitted) on one batch.
-
-        ``offset`` is the position of ``steps[0]`` in the pipeline: position 0 with a
-        ``log`` is the leading loader, run through the log for global indices.
-        """
-        def run(start: int, x: Any) -> Any:
-            for position, (_, step) in enumerate(steps, start=offset):
-                if _is_passthrough(step):
-                    continue
-                if position == 0 and log is not None:
-                    x = log.load(x, start)
-                else:
-                    x = step.transform(x)
-            return x
-
-        return run
-
-    def _load_log(self, rows: Any) -> _LoadLog | None:
-        first = self.steps[0][1]
-        return _LoadLog(first, len(rows)) if isinstance(first, ImageLoader) else None
-
-    def _stream(self, rows: Any, n_steps: int, log: _LoadLog | None,
-                consume: Callable[[int, Any], Any] | None = None, first: int = 0
-                ) -> Iterator[tuple[int, Any]]:
-        """Run ``self.steps[:n_steps]`` batch by batch from row ``first``.
-
-        The background thread runs all of them but the last; the calling thread runs the
-        last one, then ``consume`` (default: nothing more) on its output.
-        """
-        head = self._stage(self.steps[:max(n_steps - 1, 0)], log)
-        tail = self._stage(self.steps[max(n_steps - 1, 0):n_steps], log, max(n_steps - 1, 0))
-
-        def finish(start: int, x: Any) -> Any:
-            out = tail(start, x)
-            return out if consume is None else consume(start, out)
-
-        return _run_batches(self._jobs(rows, first), head, finish, self.prefetch)
-
-    def _probe(self, rows: Any, candidates: int, log: _LoadLog | None) -> tuple[int, Any]:
-        """(number of streamed steps, output of the first batch): the first batch walks
-        the steps while the data is image-shaped (the loader's input always streams)."""
-        x = _rows(rows, 0, self.batch_size)
-        n_steps = 0
-        while n_steps < candidates and (n_steps == 0 or _image_shaped(x)):
-            x = self._stage(self.steps[n_steps:n_steps + 1], log, n_steps)(0, x)
-            n_steps += 1
-        return n_steps, x
-
-    def _iter_streamed(self, rows: Any, candidates: int, log: _LoadLog | None,
-                       holder: list[int]) -> Iterator[tuple[int, Any]]:
-        n_steps, first_out = self._probe(rows, candidates, log)
-        holder.append(n_steps)
-        yield 0, first_out
-        yield from self._stream(rows, n_steps, log, first=self.batch_size)
-
-    def _transform_streamed(self, rows: Any, candidates: int) -> tuple[Any, int]:
-        """(output of the streamed steps for all rows, number of streamed steps)."""
-        log = self._load_log(rows)
-        holder: list[int] = []
-        parts = [out for _, out in self._iter_streamed(rows, candidates, log, holder)]
-        if log is not None:
-            log.warn()
-        return _concat(parts), holder[0]
-
-    def _rest(self, Xt: Any, start: int, stop: int) -> Any:
-        for _, step in self.steps[start:stop]:
+    def _rest(self, Xt: Any, begin: int, end: int) -> Any:
+        for _, step in self.steps[begin:end]:
             if not _is_passthrough(step):
                 Xt = step.transform(Xt)
         return Xt
 
-    def _final_input(self, X: Any) -> Any:
-        """The input of the final step (all other steps applied), or None: not streamed."""
-        rows = self._stream_rows(X)
+    def _final_input(self, X: Any, params: dict) -> Any:
+        """The input of the final step (all others applied), or None: not streamed."""
+        rows = self._stream_rows(X, params)
         if rows is None:
             return None
         check_is_fitted(self)
-        Xt, n_steps = self._transform_streamed(rows, len(self.steps) - 1)
-        return self._rest(Xt, n_steps, len(self.steps) - 1)
+        last = len(self.steps) - 1
+        Xt, n_steps = self._streamer().output(rows, last)
+        return self._rest(Xt, n_steps, last)
 
-    # ------------------------------------------------------------------ public: outputs
+    # ------------------------------------------------------------------ outputs
 
-    @available_if(Pipeline._can_transform)
+    @available_if(lambda self: self._can_transform())
     def transform(self, X, **params):
         """Transform X through every step, streaming the image-shaped part.
 
@@ -511,16 +583,18 @@ class StreamingPipeline(Pipeline):
         if rows is None:
             return super().transform(X, **params)
         check_is_fitted(self)
-        Xt, n_steps = self._transform_streamed(rows, len(self.steps))
+        Xt, n_steps = self._streamer().output(rows, len(self.steps))
         return self._rest(Xt, n_steps, len(self.steps))
 
+    @available_if(lambda self: self._can_transform())
     def iter_transform(self, X) -> Iterator[tuple[int, Any]]:
         """Transform X batch by batch: yield ``(start, Xt_rows)`` as each batch is done.
 
         ``Xt_rows`` are the rows ``start:start + len(Xt_rows)`` of ``transform(X)``; the
-        steps after the streamed ones run on each batch too, so nothing grows with N.
-        For writing features to disk as they are computed. Load failures with
-        ``on_error="fill"`` give one warning, after the last batch.
+        steps after the streamed ones run on each batch too, so memory does not grow
+        with N: for writing features to disk as they are computed. Load failures with
+        ``on_error="fill"`` give one warning, after the last batch. An input that does
+        not stream gives one batch.
 
         Parameters
         ----------
@@ -533,23 +607,32 @@ class StreamingPipeline(Pipeline):
             Row of the input where this batch starts.
         Xt_rows : ndarray
             The transformed rows of this batch.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skprep import KerasModeNormalizer
+        >>> pipe = make_streaming_pipeline(KerasModeNormalizer("tf"), batch_size=4)
+        >>> images = np.zeros((6, 2, 2, 3), np.uint8)
+        >>> [(start, rows.shape) for start, rows in pipe.fit(images).iter_transform(images)]
+        [(0, (4, 2, 2, 3)), (4, (2, 2, 2, 3))]
         """
         rows = self._stream_rows(X)
         if rows is None:
             yield 0, self.transform(X)
             return
         check_is_fitted(self)
-        log = self._load_log(rows)
-        holder: list[int] = []
-        for start, out in self._iter_streamed(rows, len(self.steps), log, holder):
-            yield start, self._rest(out, holder[0], len(self.steps))
+        streamer, found = self._streamer(), []
+        log = streamer.load_log(rows)
+        for start, out in streamer.iter_output(rows, len(self.steps), log, found):
+            yield start, self._rest(out, found[0], len(self.steps))
         if log is not None:
             log.warn()
 
     @available_if(_final_has("predict"))
     def predict(self, X, **params):
         """Predict with the final step on the streamed features (see ``Pipeline``)."""
-        Xt = None if params else self._final_input(X)
+        Xt = self._final_input(X, params)
         if Xt is None:
             return super().predict(X, **params)
         return self.steps[-1][1].predict(Xt)
@@ -557,7 +640,7 @@ class StreamingPipeline(Pipeline):
     @available_if(_final_has("predict_proba"))
     def predict_proba(self, X, **params):
         """Class probabilities of the final step on the streamed features."""
-        Xt = None if params else self._final_input(X)
+        Xt = self._final_input(X, params)
         if Xt is None:
             return super().predict_proba(X, **params)
         return self.steps[-1][1].predict_proba(Xt)
@@ -565,7 +648,7 @@ class StreamingPipeline(Pipeline):
     @available_if(_final_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
         """Log-probabilities of the final step on the streamed features."""
-        Xt = None if params else self._final_input(X)
+        Xt = self._final_input(X, params)
         if Xt is None:
             return super().predict_log_proba(X, **params)
         return self.steps[-1][1].predict_log_proba(Xt)
@@ -573,7 +656,7 @@ class StreamingPipeline(Pipeline):
     @available_if(_final_has("decision_function"))
     def decision_function(self, X, **params):
         """Decision function of the final step on the streamed features."""
-        Xt = None if params else self._final_input(X)
+        Xt = self._final_input(X, params)
         if Xt is None:
             return super().decision_function(X, **params)
         return self.steps[-1][1].decision_function(Xt)
@@ -581,7 +664,7 @@ class StreamingPipeline(Pipeline):
     @available_if(_final_has("score"))
     def score(self, X, y=None, sample_weight=None, **params):
         """Score of the final step on the streamed features (see ``Pipeline.score``)."""
-        Xt = None if params else self._final_input(X)
+        Xt = self._final_input(X, params)
         if Xt is None:
             return super().score(X, y, sample_weight=sample_weight, **params)
         extra = {} if sample_weight is None else {"sample_weight": sample_weight}
@@ -589,84 +672,18 @@ class StreamingPipeline(Pipeline):
 
     # ------------------------------------------------------------------ fitting
 
-    def _streamed_candidates(self, with_final: bool) -> int:
-        """How many leading steps may stream in fit: the stateless or partial_fit ones."""
-        stateless = _stateless_types()
-        limit = len(self.steps) if with_final else len(self.steps) - 1
-        count = 0
-        for _, step in self.steps[:limit]:
-            if not (_is_passthrough(step) or isinstance(step, stateless)
-                    or hasattr(step, "partial_fit")):
-                break
-            count += 1
-        return count
-
-    def _partial_fit_pass(self, index: int, rows: Any, y: Any) -> None:
-        """Fit step ``index`` over every batch: ``fit`` on the first (scikit-learn's
-        reset), ``partial_fit`` on the others; the steps before it are fitted."""
-        step = self.steps[index][1]
-        size = self.batch_size
-
-        def fit_batch(start: int, x: Any) -> None:
-            part = _rows(y, start, start + size)
-            if start == 0:
-                step.fit(x, part)
-            else:
-                step.partial_fit(x, part)
-
-        for _ in self._stream(rows, index, self._load_log(rows), consume=fit_batch):
-            pass
-
-    def _fit_streamed(self, rows: Any, y: Any, candidates: int, want_output: bool
-                      ) -> tuple[int, Any]:
-        """Fit the streamed steps in place: (how many, their output on all rows or None).
-
-        The first batch walks the steps while it is image-shaped: each step is fitted
-        (on that batch if stateless, over every batch if it has ``partial_fit``), then
-        transforms it. The output pass reuses that first batch.
-        """
-        stateless = _stateless_types()
-        log = self._load_log(rows)
-        x0 = _rows(rows, 0, self.batch_size)
-        n_steps = 0
-        while n_steps < candidates and (n_steps == 0 or _image_shaped(x0)):
-            step = self.steps[n_steps][1]
-            if isinstance(step, stateless):
-                step.fit(x0, _rows(y, 0, self.batch_size))
-            elif not _is_passthrough(step):
-                self._partial_fit_pass(n_steps, rows, y)
-            x0 = self._stage(self.steps[n_steps:n_steps + 1], log, n_steps)(0, x0)
-            n_steps += 1
-        if not (want_output or n_steps < len(self.steps)):
-            return n_steps, None
-        parts = [x0] + [out for _, out in self._stream(rows, n_steps, log,
-                                                         first=self.batch_size)]
-        if log is not None:
-            log.warn()
-        return n_steps, _concat(parts)
-
-    def _streamed_candidates(self) -> int:
-        """How many leading steps may stream in fit: passthrough, stateless, partial_fit."""
-        stateless = _stateless_types()
-        count = 0
-        for _, step in self.steps:
-            if not (_is_passthrough(step) or isinstance(step, stateless)
-                    or hasattr(step, "partial_fit")):
-                break
-            count += 1
-        return count
-
-    def _fit_head(self, rows: Any, y: Any, want_output: bool) -> tuple[int, Any]:
-        """Fit the streamed steps, through ``memory`` when it caches."""
+    def _fit_streamed(self, rows: Any, y: Any, want_output: bool) -> tuple[int, Any]:
+        """Fit the streamed steps (through ``memory`` when it caches): (how many, their
+        output on all rows, or None when nothing after them needs it)."""
         self.steps = list(self.steps)
         self._validate_steps()
-        candidates = self._streamed_candidates()
+        limit = _fit_candidates(self.steps)
         memory = check_memory(self.memory)
         if getattr(memory, "location", None) is None:
-            return self._fit_streamed(rows, y, candidates, want_output)
+            return self._streamer().fit(rows, y, limit, want_output)
         cached = memory.cache(_fit_streamed_job, ignore=["prefetch"])
         fitted, n_steps, Xt = cached(
-            [(name, clone(step)) for name, step in self.steps[:candidates]],
+            [(name, clone(step)) for name, step in self.steps[:limit]],
             rows, y, self.batch_size, self.prefetch,
         )
         self.steps[:n_steps] = fitted
@@ -674,14 +691,21 @@ class StreamingPipeline(Pipeline):
 
     @contextlib.contextmanager
     def _hidden(self, n_steps: int) -> Iterator[None]:
-        """The first ``n_steps`` (already fitted) appear as passthrough while the
-        scikit-learn machinery fits the rest on their output."""
+        """The first ``n_steps`` (fitted) appear as passthrough while scikit-learn's
+        machinery fits the rest on their output."""
         streamed = list(self.steps[:n_steps])
         self.steps = [(name, "passthrough") for name, _ in streamed] + list(self.steps[n_steps:])
         try:
             yield
         finally:
             self.steps = streamed + list(self.steps[n_steps:])
+
+    def _params_for_streamed(self, params: dict) -> dict:
+        """The fit parameters that name a step that may stream (those run unstreamed)."""
+        if get_config().get("enable_metadata_routing"):
+            return params
+        names = {name for name, _ in self.steps[:_fit_candidates(self.steps)]}
+        return {key: value for key, value in params.items() if key.split("__")[0] in names}
 
     def fit(self, X, y=None, **params):
         """Fit the steps, streaming the image-shaped part (see the module docstring).
@@ -693,8 +717,8 @@ class StreamingPipeline(Pipeline):
         y : array-like, default=None
             Targets.
         **params : dict
-            Fit parameters ``step__param`` for the steps after the streamed ones (or
-            metadata routing; a call with parameters for a streamed step runs
+            Fit parameters ``step__param`` of the steps after the streamed ones (a
+            call with parameters for a streamable step, or with metadata routing, runs
             unstreamed).
 
         Returns
@@ -704,15 +728,15 @@ class StreamingPipeline(Pipeline):
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit(X, y, **params)
-        n_steps, Xt = self._fit_head(rows, y, want_output=False)
+        n_steps, Xt = self._fit_streamed(rows, y, want_output=False)
         if n_steps < len(self.steps):
             with self._hidden(n_steps):
                 super().fit(Xt, y, **params)
         return self
 
-    @available_if(Pipeline._can_fit_transform)
+    @available_if(lambda self: self._can_fit_transform())
     def fit_transform(self, X, y=None, **params):
-        """Fit the steps and return ``transform(X)``, streaming (see ``fit``).
+        """Fit the steps and return the transformed X, streaming (see ``fit``).
 
         Returns
         -------
@@ -721,27 +745,11 @@ class StreamingPipeline(Pipeline):
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit_transform(X, y, **params)
-        n_steps, Xt = self._fit_head(rows, y, want_output=True)
+        n_steps, Xt = self._fit_streamed(rows, y, want_output=True)
         if n_steps < len(self.steps):
             with self._hidden(n_steps):
                 Xt = super().fit_transform(Xt, y, **params)
         return Xt
-
-    def _params_for_streamed(self, params: dict) -> dict:
-        """The fit parameters that name a step that may stream (those run unstreamed)."""
-        if get_config().get("enable_metadata_routing"):
-            return params
-        names = {name for name, step in self.steps[:self._streamed_candidates()]}
-        return {key: value for key, value in params.items() if key.split("__")[0] in names}
-
-
-def _fit_streamed_job(steps: list, rows: Any, y: Any, batch_size: int, prefetch: int
-                      ) -> tuple[list, int, Any]:
-    """The cached unit of ``StreamingPipeline.fit`` with ``memory``: the streamed steps
-    (unfitted clones) fitted on ``rows``, how many streamed, and their output."""
-    pipe = StreamingPipeline(steps, batch_size=batch_size, prefetch=prefetch)
-    n_steps, Xt = pipe._fit_streamed(rows, y, len(steps), want_output=True)
-    return pipe.steps[:n_steps], n_steps, Xt
 
 
 def make_streaming_pipeline(*steps: Any, memory=None, transform_input=None,
