@@ -200,6 +200,12 @@ class _LoadLog:
                 failures=list(self.failures),
             )
 
+    def batch_failures(self, start: int, length: int) -> list:
+        """The failures of rows ``start:start + length`` (indices in the whole input)."""
+        with self._lock:
+            failures = [f for f in self.failures if start <= f.index < start + length]
+        return sorted(failures, key=lambda f: f.index)
+
     def report(self) -> ImageLoadReport:
         return ImageLoadReport(self.n_items, sorted(self.failures, key=lambda f: f.index))
 
@@ -318,18 +324,22 @@ class _Streamer:
             yield start, _rows(rows, start, start + size)
 
     def load_log(self, rows: Any) -> _LoadLog | None:
-        first = self.steps[0][1] if self.steps else None
-        return _LoadLog(first, len(rows)) if isinstance(first, ImageLoader) else None
+        """A log for the leading ImageLoader (after any passthrough), or None."""
+        for _, step in self.steps:
+            if not _is_passthrough(step):
+                return _LoadLog(step, len(rows)) if isinstance(step, ImageLoader) else None
+        return None
 
     def stage(self, begin: int, end: int, log: _LoadLog | None) -> Callable[[int, Any], Any]:
         """A function (start, x) -> x running the fitted ``steps[begin:end]`` on a batch;
-        the leading loader (position 0) runs through ``log``, for global indices."""
+        the leading loader runs through ``log``, for indices in the whole input."""
         def run(start: int, x: Any) -> Any:
             for position in range(begin, end):
                 step = self.steps[position][1]
                 if _is_passthrough(step):
                     continue
-                x = log.load(x, start) if position == 0 and log is not None else step.transform(x)
+                x = log.load(x, start) if log is not None and step is log.loader else (
+                    step.transform(x))
             return x
 
         return run
@@ -587,19 +597,23 @@ class StreamingPipeline(Pipeline):
         return self._rest(Xt, n_steps, len(self.steps))
 
     @available_if(lambda self: self._can_transform())
-    def iter_transform(self, X) -> Iterator[tuple[int, Any]]:
+    def iter_transform(self, X, *, return_failures: bool = False) -> Iterator[tuple]:
         """Transform X batch by batch: yield ``(start, Xt_rows)`` as each batch is done.
 
         ``Xt_rows`` are the rows ``start:start + len(Xt_rows)`` of ``transform(X)``; the
         steps after the streamed ones run on each batch too, so memory does not grow
-        with N: for writing features to disk as they are computed. Load failures with
-        ``on_error="fill"`` give one warning, after the last batch. An input that does
+        with N: for writing features to disk as they are computed. An input that does
         not stream gives one batch.
 
         Parameters
         ----------
         X : iterable
             Input of the first step.
+        return_failures : bool, default=False
+            Also yield the batch's load failures (a leading ``ImageLoader`` with
+            ``on_error="fill"``): a list of :class:`~skprep.exceptions.ImageFailure`
+            with indices in the whole input; no warning is issued then. Without it,
+            failures give one ``ImageLoadWarning`` after the last batch.
 
         Yields
         ------
@@ -607,6 +621,8 @@ class StreamingPipeline(Pipeline):
             Row of the input where this batch starts.
         Xt_rows : ndarray
             The transformed rows of this batch.
+        failures : list of ImageFailure
+            Only with ``return_failures=True``.
 
         Examples
         --------
@@ -617,16 +633,25 @@ class StreamingPipeline(Pipeline):
         >>> [(start, rows.shape) for start, rows in pipe.fit(images).iter_transform(images)]
         [(0, (4, 2, 2, 3)), (4, (2, 2, 2, 3))]
         """
-        rows = self._stream_rows(X)
-        if rows is None:
-            yield 0, self.transform(X)
-            return
         check_is_fitted(self)
-        streamer, found = self._streamer(), []
-        log = streamer.load_log(rows)
-        for start, out in streamer.iter_output(rows, len(self.steps), log, found):
-            yield start, self._rest(out, found[0], len(self.steps))
-        if log is not None:
+        rows = self._stream_rows(X)
+        streamer = self._streamer()
+        log = streamer.load_log(rows if rows is not None else _as_rows(X) or [X])
+        if rows is None:
+            batches: Iterable[tuple[int, Any]] = [(0, X)]
+        else:
+            found: list[int] = []
+            batches = streamer.iter_output(rows, len(self.steps), log, found)
+        for start, out in batches:
+            if rows is None:
+                out = streamer.stage(0, len(self.steps), log)(0, out)
+            else:
+                out = self._rest(out, found[0], len(self.steps))
+            if return_failures:
+                yield start, out, log.batch_failures(start, len(out)) if log else []
+            else:
+                yield start, out
+        if log is not None and not return_failures:
             log.warn()
 
     @available_if(_final_has("predict"))

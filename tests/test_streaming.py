@@ -261,6 +261,21 @@ def test_iter_transform_yields_the_rows_of_transform(fitted, paths):
     assert len(small) == 1 and small[0][1].shape == (3, 16)
 
 
+def test_iter_transform_returns_each_batch_failures(fitted, broken):
+    fill = [("loader", ImageLoader(SIZE, on_error="fill")), *fitted.steps[1:-1]]
+    body = StreamingPipeline(fill, batch_size=BATCH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the failures are in the caller's hands
+        parts = list(body.iter_transform(broken, return_failures=True))
+    failed = {start: [f.index for f in failures] for start, _, failures in parts}
+    assert failed == {0: [3], 8: [], 16: [17], 24: [], 32: [33]}
+    with pytest.warns(ImageLoadWarning) as record:
+        list(body.iter_transform(broken))
+    assert [w.message.report.indices for w in record] == [[3, 17, 33]]
+    single = list(body.iter_transform(broken[3], return_failures=True))
+    assert len(single) == 1 and [f.index for f in single[0][2]] == [0]
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -400,7 +415,7 @@ def test_map_pipeline_on_dask(paths, labels):
     # threads: the pipeline's pickling across processes is tested above, and a process
     # cluster costs ~20 s to start on a loaded machine
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None,
+                                       dashboard_address=":0",
                                        worker_dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
         result, failures = map_pipeline(pipe, db.from_sequence(paths, npartitions=3),
