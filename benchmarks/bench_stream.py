@@ -4,8 +4,8 @@ Three ways to get MobileNetV2 features (weights=None, global average pooling, 22
 96 px with ``--quick``) from JPEG files, measured side by side:
 
 * ``stream``: :class:`skprep.StreamingPipeline` of ImageLoader (all cores) ->
-  KerasModeNormalizer -> KerasFeatureExtractor (batch 32), ``batch_size=256``,
-  ``prefetch=2``;
+  KerasModeNormalizer -> KerasFeatureExtractor (batch 32), ``batch_size=256`` (64 with
+  ``--quick``, so that its small inputs still run as several batches), ``prefetch=2``;
 * ``plain``: the same steps in a scikit-learn ``Pipeline`` (each step over all images);
 * ``tf.data``: ``read_file -> decode_jpeg -> resize(antialias=True) ->
   preprocess_input``, ``map(AUTOTUNE)``, ``batch(32)``, ``prefetch(AUTOTUNE)``, then
@@ -89,7 +89,7 @@ def _watch_memory(cap: int, report: dict) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _skprep_pipeline(kind: str, size: int):
+def _skprep_pipeline(kind: str, size: int, batch_size: int):
     from sklearn.pipeline import Pipeline
 
     from skprep import ImageLoader, KerasFeatureExtractor, KerasModeNormalizer
@@ -99,8 +99,7 @@ def _skprep_pipeline(kind: str, size: int):
              ("normalizer", KerasModeNormalizer(model="mobilenet_v2")),
              ("extractor", KerasFeatureExtractor("mobilenet_v2", weights=None,
                                                  input_shape=(size, size, 3), batch_size=32))]
-    pipe = StreamingPipeline(steps) if kind == "stream" else Pipeline(steps)
-    return pipe
+    return StreamingPipeline(steps, batch_size=batch_size) if kind == "stream" else Pipeline(steps)
 
 
 def _tfdata_runner(size: int):
@@ -125,12 +124,12 @@ def _tfdata_runner(size: int):
     return run
 
 
-def _runner(kind: str, size: int, warm: list[str]):
+def _runner(kind: str, spec: dict, warm: list[str]):
     """A function paths -> features for one configuration, built and warmed up."""
     if kind == "tf.data":
-        run = _tfdata_runner(size)
+        run = _tfdata_runner(spec["size"])
     else:
-        pipe = _skprep_pipeline(kind, size).fit(warm)
+        pipe = _skprep_pipeline(kind, spec["size"], spec["batch_size"]).fit(warm)
         run = pipe.transform
     run(warm)  # traces, thread pools, allocations
     return run
@@ -141,9 +140,8 @@ def worker(spec: dict) -> dict:
     import statistics
 
     paths = _corpus_paths(spec["corpus_dir"], spec["corpus"], spec["n"])
-    size = spec["size"]
     if spec["task"] == "memory":
-        run = _runner(spec["config"], size, paths[:32])
+        run = _runner(spec["config"], spec, paths[:32])
         report = {"config": spec["config"], "n": spec["n"], "baseline_rss": _rss_bytes(),
                   "capped": False, "t0": time.perf_counter()}
         if spec.get("cap"):
@@ -152,7 +150,7 @@ def worker(spec: dict) -> dict:
         report.update(seconds=time.perf_counter() - report["t0"], peak_rss=_peak_rss_bytes(),
                       shape=list(features.shape))
         return report
-    runners = {kind: _runner(kind, size, paths[:32]) for kind in CONFIGS}
+    runners = {kind: _runner(kind, spec, paths[:32]) for kind in CONFIGS}
     times: dict[str, list[float]] = {kind: [] for kind in CONFIGS}
     for _ in range(spec["repeats"]):
         for kind, run in runners.items():
@@ -180,12 +178,12 @@ def _spawn(spec: dict) -> dict:
     return json.loads(lines[-1])
 
 
-def _memory_rows(args, directory: str, size: int, sizes: list[int]) -> list[dict]:
+def _memory_rows(args, directory: str, size: int, sizes: list[int], batch: int) -> list[dict]:
     cap = int(args.mem_cap_gib * 2**30)
     rows = []
     for config in CONFIGS:
         for n in sizes:
-            spec = {"task": "memory", "config": config, "n": n, "size": size,
+            spec = {"task": "memory", "config": config, "n": n, "size": size, "batch_size": batch,
                     "corpus": "web_jpeg", "corpus_dir": directory,
                     "cap": cap if config == "plain" else None}
             result = _spawn(spec)
@@ -227,18 +225,20 @@ def main(argv=None) -> dict:
     size = 96 if args.quick else 224
     sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes
              else [256, 2560] if args.quick else [2000, 20000])
-    n_speed = {"web_jpeg": 128 if args.quick else 1024, "camera_jpeg": 48 if args.quick
-               else 256}
+    # quick: batches of 64, so that the small inputs still run as several batches
+    batch = 64 if args.quick else 256
+    n_speed = {"web_jpeg": 256 if args.quick else 1024, "camera_jpeg": 96 if args.quick
+               else 384}
     directory = tempfile.mkdtemp(prefix="skprep-bench-stream-")
     try:
         for corpus, count in DISTINCT.items():
             make_corpus(corpus, count if not args.quick else min(count, 48),
                         Path(directory, corpus))
         print(f"memory runs at {size} px, N = {sizes} (one subprocess each)", flush=True)
-        memory = _memory_rows(args, directory, size, sizes)
+        memory = _memory_rows(args, directory, size, sizes, batch)
         speed = []
         for corpus, n in n_speed.items():
-            spec = {"task": "speed", "n": n, "size": size, "corpus": corpus,
+            spec = {"task": "speed", "n": n, "size": size, "batch_size": batch, "corpus": corpus,
                     "corpus_dir": directory, "repeats": args.repeats}
             rates = _spawn(spec)
             speed.append({"corpus": corpus, "n": n, **{f"{k}_img_s": v for k, v in rates.items()},
@@ -247,10 +247,11 @@ def main(argv=None) -> dict:
             print(f"  speed {corpus}: {rates}", flush=True)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    return _report(args, size, sizes, memory, speed)
+    return _report(args, size, sizes, memory, speed, batch)
 
 
-def _report(args, size: int, sizes: list[int], memory: list[dict], speed: list[dict]) -> dict:
+def _report(args, size: int, sizes: list[int], memory: list[dict], speed: list[dict],
+            batch: int) -> dict:
     info = machine_info()
     small, large = min(sizes), max(sizes)
     peak = {(r["config"], r["n"]): r for r in memory}
@@ -282,6 +283,7 @@ def _report(args, size: int, sizes: list[int], memory: list[dict], speed: list[d
                                  ("vs_plain", "stream / plain")]))
     print("\n" + "\n".join(f"- {name}: {fmt(ok)}" for name, ok in targets.items()))
     result = {"machine": info, "quick": args.quick, "input_size": size, "sizes": sizes,
+              "batch_size": batch,
               "memory": memory, "peak_growth": growth, "speed": speed,
               "targets": targets}
     path = write_results("stream", result)

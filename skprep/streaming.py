@@ -148,6 +148,35 @@ def _concat(parts: list[Any]) -> Any:
     return np.concatenate([np.asarray(part) for part in parts])
 
 
+class _Collector:
+    """The batches' outputs gathered into one result of ``n_rows`` rows.
+
+    Arrays go straight into one preallocated array (so the result is the only full-size
+    copy); other outputs (sparse, pandas), or batches that differ in dtype or shape, are
+    concatenated at the end as ``Pipeline``'s would be.
+    """
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = n_rows
+        self.array: np.ndarray | None = None
+        self.parts: list[Any] = []
+
+    def add(self, start: int, part: Any) -> None:
+        if self.array is None and not self.parts and isinstance(part, np.ndarray):
+            self.array = np.empty((self.n_rows, *part.shape[1:]), part.dtype)
+        array = self.array
+        if array is not None and (not isinstance(part, np.ndarray) or part.dtype != array.dtype
+                                  or part.shape[1:] != array.shape[1:]):
+            self.parts, self.array, array = [array[:start]], None, None
+        if array is None:
+            self.parts.append(part)
+        else:
+            array[start:start + len(part)] = part
+
+    def result(self) -> Any:
+        return self.array if self.array is not None else _concat(self.parts)
+
+
 # --------------------------------------------------------------------------- failures
 
 
@@ -384,10 +413,12 @@ class _Streamer:
         """(output of the streamed steps for all rows, number of streamed steps)."""
         log = self.load_log(rows)
         found: list[int] = []
-        parts = [out for _, out in self.iter_output(rows, limit, log, found)]
+        collected = _Collector(len(rows))
+        for start, out in self.iter_output(rows, limit, log, found):
+            collected.add(start, out)
         if log is not None:
             log.warn()
-        return _concat(parts), found[0]
+        return collected.result(), found[0]
 
     def partial_fit_pass(self, index: int, rows: Any, y: Any) -> None:
         """Fit step ``index`` over every batch: ``fit`` on the first (scikit-learn's
@@ -424,11 +455,13 @@ class _Streamer:
         n_steps, first = self.walk_first(rows, limit, log, fit_step)
         if not (want_output or n_steps < len(self.steps)):
             return n_steps, None
-        parts = [first] + [out for _, out in self.stream(rows, n_steps, log,
-                                                           first=self.batch_size)]
+        collected = _Collector(len(rows))
+        collected.add(0, first)
+        for start, out in self.stream(rows, n_steps, log, first=self.batch_size):
+            collected.add(start, out)
         if log is not None:
             log.warn()
-        return n_steps, _concat(parts)
+        return n_steps, collected.result()
 
 
 def _fit_streamed_job(steps: list, rows: Any, y: Any, batch_size: int, prefetch: int

@@ -422,3 +422,23 @@ def test_map_pipeline_on_dask(paths, labels):
                                         "predict", client=client).compute()
     assert failures == []
     np.testing.assert_array_equal(np.asarray(result), expected)
+
+
+def test_collector_equals_concatenate():
+    from skprep.streaming import _Collector
+
+    parts = [np.ones((2, 3), np.float32), np.zeros((2, 3), np.float64), np.ones((1, 3), np.int8)]
+    collected = _Collector(5)
+    start = 0
+    for part in parts:
+        collected.add(start, part)
+        start += len(part)
+    expected = np.concatenate(parts)
+    result = collected.result()
+    assert result.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(result, expected)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    sparse = _Collector(4)
+    sparse.add(0, scipy_sparse.csr_matrix(np.eye(2)))
+    sparse.add(2, scipy_sparse.csr_matrix(np.eye(2)))
+    np.testing.assert_array_equal(sparse.result().toarray(), np.vstack([np.eye(2)] * 2))
