@@ -6,13 +6,12 @@ import difflib
 import os
 from typing import Any
 
-from sklearn.pipeline import Pipeline
-
 from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
 from .registry import get_model_spec, parse_input_size
+from .streaming import StreamingPipeline
 
 __all__ = ["make_image_pipeline"]
 
@@ -26,8 +25,12 @@ def make_image_pipeline(
     n_jobs: int | None = None,
     verbose: int = 0,
     **overrides: Any,
-) -> Pipeline:
+) -> StreamingPipeline:
     """Build the image pipeline of a registry model: paths in, features or predictions out.
+
+    The pipeline is a :class:`~skprep.StreamingPipeline`: images run through the steps
+    batch by batch (``batch_size=256``, loading the next batch while the model runs), in
+    bounded memory, with the results of a plain ``Pipeline``.
 
     Steps (named): ``"loader"`` (:class:`~skprep.ImageLoader` at the model's input size),
     ``"normalizer"`` (:class:`~skprep.KerasModeNormalizer` with the model's own mode; a
@@ -56,7 +59,9 @@ def make_image_pipeline(
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
+    StreamingPipeline
+        A ``sklearn.pipeline.Pipeline`` subclass; ``batch_size=`` and ``prefetch=`` are
+        accepted here as overrides too.
 
     Raises
     ------
@@ -85,7 +90,7 @@ def make_image_pipeline(
     ]
     if head is not None:
         steps.append(("head", head))
-    pipe = Pipeline(steps)
+    pipe = StreamingPipeline(steps)
     if overrides:
         valid = pipe.get_params(deep=True)
         unknown = sorted(key for key in overrides if key not in valid)

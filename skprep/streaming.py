@@ -32,7 +32,6 @@ import queue
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from numbers import Integral
 from typing import Any
 
@@ -45,6 +44,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._load_report import ImageLoadReport
+from ._progress import progress_bar, quiet
 from .exceptions import ImageLoadError, ImageLoadWarning
 from .images import ImageLoader
 
@@ -180,15 +180,6 @@ class _Collector:
 # --------------------------------------------------------------------------- failures
 
 
-def _reindexed(err: ImageLoadError, offset: int) -> ImageLoadError:
-    """The same load error with indices counted in the whole input, not the batch."""
-    failures = [replace(f, index=f.index + offset) for f in err.failures]
-    if len(failures) == 1 and err.index is not None:
-        return type(err)(failures[0].message, index=failures[0].index,
-                         source=failures[0].source)
-    return ImageLoadError(str(err) if not failures else None, failures=failures or None)
-
-
 class _LoadLog:
     """Runs a leading ImageLoader batch by batch; failures carry global indices.
 
@@ -206,13 +197,10 @@ class _LoadLog:
                               else clone(loader).set_params(max_failures=None))
 
     def load(self, rows: Any, start: int) -> np.ndarray:
-        try:
-            batch, report = self._batch_loader.load(rows, return_report=True)
-        except ImageLoadError as err:
-            raise _reindexed(err, start) from err.__cause__
+        batch, report = self._batch_loader.load(rows, return_report=True, index_offset=start)
         if report.failures:
             with self._lock:
-                self.failures += [replace(f, index=f.index + start) for f in report.failures]
+                self.failures += report.failures
                 self._check_limit()
         return batch
 
@@ -346,6 +334,32 @@ class _Streamer:
         self.steps = steps
         self.batch_size = int(batch_size)
         self.prefetch = int(prefetch)
+        self._bar: Any = None
+
+    # ------------------------------------------------------------------ progress
+
+    def verbose(self) -> int:
+        """The bar's level: the highest ``verbose`` of the steps that may stream."""
+        levels = [getattr(step, "verbose", 0) for _, step in
+                  self.steps[:_fit_candidates(self.steps)]]
+        return max([int(level) for level in levels if isinstance(level, (bool, Integral))],
+                   default=0)
+
+    @contextlib.contextmanager
+    def bar(self, rows: Any, desc: str = "StreamingPipeline") -> Iterator[None]:
+        """One bar over the images of a pass (the steps' own bars are hidden meanwhile)."""
+        self._bar = progress_bar(total=len(rows), verbose=self.verbose(), desc=desc,
+                                 unit="img")
+        try:
+            yield
+        finally:
+            bar, self._bar = self._bar, None
+            if bar is not None:
+                bar.close()
+
+    def advance(self, out: Any) -> None:
+        if self._bar is not None:
+            self._bar.update(out.shape[0] if hasattr(out, "shape") else len(out))
 
     def jobs(self, rows: Any, first: int = 0) -> Iterator[tuple[int, Any]]:
         size = self.batch_size
@@ -363,12 +377,13 @@ class _Streamer:
         """A function (start, x) -> x running the fitted ``steps[begin:end]`` on a batch;
         the leading loader runs through ``log``, for indices in the whole input."""
         def run(start: int, x: Any) -> Any:
-            for position in range(begin, end):
-                step = self.steps[position][1]
-                if _is_passthrough(step):
-                    continue
-                x = log.load(x, start) if log is not None and step is log.loader else (
-                    step.transform(x))
+            with quiet():  # in either thread: the pipeline's bar is the one shown
+                for position in range(begin, end):
+                    step = self.steps[position][1]
+                    if _is_passthrough(step):
+                        continue
+                    x = log.load(x, start) if log is not None and step is log.loader else (
+                        step.transform(x))
             return x
 
         return run
@@ -383,6 +398,7 @@ class _Streamer:
 
         def finish(start: int, x: Any) -> Any:
             out = tail(start, x)
+            self.advance(out)
             return out if consume is None else consume(start, out)
 
         return _run_batches(self.jobs(rows, first), head, finish, self.prefetch)
@@ -406,6 +422,7 @@ class _Streamer:
         """(start, output of the streamed steps) per batch; ``found`` gets their number."""
         n_steps, first = self.walk_first(rows, limit, log)
         found.append(n_steps)
+        self.advance(first)
         yield 0, first
         yield from self.stream(rows, n_steps, log, first=self.batch_size)
 
@@ -414,8 +431,9 @@ class _Streamer:
         log = self.load_log(rows)
         found: list[int] = []
         collected = _Collector(len(rows))
-        for start, out in self.iter_output(rows, limit, log, found):
-            collected.add(start, out)
+        with self.bar(rows):
+            for start, out in self.iter_output(rows, limit, log, found):
+                collected.add(start, out)
         if log is not None:
             log.warn()
         return collected.result(), found[0]
@@ -432,8 +450,9 @@ class _Streamer:
             else:
                 step.partial_fit(x, part)
 
-        for _ in self.stream(rows, index, self.load_log(rows), consume=fit_batch):
-            pass
+        with self.bar(rows, f"StreamingPipeline: fit {self.steps[index][0]}"):
+            for _ in self.stream(rows, index, self.load_log(rows), consume=fit_batch):
+                pass
 
     def fit(self, rows: Any, y: Any, limit: int, want_output: bool) -> tuple[int, Any]:
         """Fit the streamed steps in place: (how many, their output on all rows or None).
@@ -457,8 +476,10 @@ class _Streamer:
             return n_steps, None
         collected = _Collector(len(rows))
         collected.add(0, first)
-        for start, out in self.stream(rows, n_steps, log, first=self.batch_size):
-            collected.add(start, out)
+        with self.bar(rows):
+            self.advance(first)
+            for start, out in self.stream(rows, n_steps, log, first=self.batch_size):
+                collected.add(start, out)
         if log is not None:
             log.warn()
         return n_steps, collected.result()
@@ -669,21 +690,24 @@ class StreamingPipeline(Pipeline):
         check_is_fitted(self)
         rows = self._stream_rows(X)
         streamer = self._streamer()
-        log = streamer.load_log(rows if rows is not None else _as_rows(X) or [X])
+        items = rows if rows is not None else _as_rows(X) or [X]
+        log = streamer.load_log(items)
         if rows is None:
             batches: Iterable[tuple[int, Any]] = [(0, X)]
         else:
             found: list[int] = []
             batches = streamer.iter_output(rows, len(self.steps), log, found)
-        for start, out in batches:
-            if rows is None:
-                out = streamer.stage(0, len(self.steps), log)(0, out)
-            else:
-                out = self._rest(out, found[0], len(self.steps))
-            if return_failures:
-                yield start, out, log.batch_failures(start, len(out)) if log else []
-            else:
-                yield start, out
+        with streamer.bar(items):
+            for start, out in batches:
+                if rows is None:
+                    out = streamer.stage(0, len(self.steps), log)(0, out)
+                    streamer.advance(out)
+                else:
+                    out = self._rest(out, found[0], len(self.steps))
+                if return_failures:
+                    yield start, out, log.batch_failures(start, len(out)) if log else []
+                else:
+                    yield start, out
         if log is not None and not return_failures:
             log.warn()
 

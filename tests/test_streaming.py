@@ -442,3 +442,37 @@ def test_collector_equals_concatenate():
     sparse.add(0, scipy_sparse.csr_matrix(np.eye(2)))
     sparse.add(2, scipy_sparse.csr_matrix(np.eye(2)))
     np.testing.assert_array_equal(sparse.result().toarray(), np.vstack([np.eye(2)] * 2))
+
+
+def test_one_progress_bar_for_the_whole_pipeline(fitted, paths, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):  # the built-in bar: its output is plain text
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    body = clone(fitted[:-1])
+    body.steps = fitted.steps[:-1]
+    fitted["extractor"].set_params(verbose=2)
+    fitted["loader"].set_params(verbose=2)
+    try:
+        capsys.readouterr()
+        body.transform(paths)
+        err = capsys.readouterr().err
+        parts = list(body.iter_transform(paths))
+        err_iter = capsys.readouterr().err
+        Pipeline(fitted.steps[:-1]).transform(paths)
+        err_plain = capsys.readouterr().err
+    finally:
+        fitted["extractor"].set_params(verbose=0)
+        fitted["loader"].set_params(verbose=0)
+    assert len(parts) == N // BATCH
+    for text in (err, err_iter):
+        assert "StreamingPipeline: 40/40 img" in text
+        assert "ImageLoader" not in text and "KerasFeatureExtractor" not in text
+        assert text.count("\n") == 1  # one bar, one line
+    assert "ImageLoader" in err_plain and "KerasFeatureExtractor" in err_plain
