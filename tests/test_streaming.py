@@ -7,6 +7,7 @@ import threading
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -476,3 +477,137 @@ def test_one_progress_bar_for_the_whole_pipeline(fitted, paths, capsys, monkeypa
         assert "ImageLoader" not in text and "KerasFeatureExtractor" not in text
         assert text.count("\n") == 1  # one bar, one line
     assert "ImageLoader" in err_plain and "KerasFeatureExtractor" in err_plain
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, paths) -> tuple[str, list[str]]:
+    """A folder of the N photos with a corrupt JPEG (sorted 17th) and a truncated one (33rd)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("cli_images")
+    names = []
+    for i, path in enumerate(paths):
+        names.append(str(root / f"img{i:02d}.jpg"))
+        shutil.copy(path, names[-1])
+    Path(names[16]).write_bytes(b"\xff\xd8 not really a jpeg")
+    data = Path(names[32]).read_bytes()
+    Path(names[32]).write_bytes(data[: len(data) // 2])
+    return str(root), names
+
+
+def _features_args(folder, model_file, output, *extra):
+    return ["features", folder, "--model", model_file, "--mode", "tf", "--batch-size", "4",
+            "--no-progress", "-o", output, *extra]
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv", ".parquet"])
+def test_cli_features_skips_bad_images_with_global_indices(tmp_path, folder, model_file,
+                                                           capsys, suffix):
+    from skprep.cli import main
+
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    root, names = folder
+    output = str(tmp_path / f"features{suffix}")
+    assert main(_features_args(root, model_file, output)) == 0
+    err = capsys.readouterr().err
+    assert f"image 16 ({names[16]})" in err and f"image 32 ({names[32]})" in err
+    assert "2 of 40 image(s) could not be loaded and were skipped" in err
+    good = [name for i, name in enumerate(names) if i not in (16, 32)]
+    body = Pipeline([("loader", ImageLoader(SIZE)), ("normalizer", KerasModeNormalizer("tf")),
+                     ("extractor", _extractor(model_file))]).fit(good[:2])
+    expected = body.transform(good)
+    if suffix == ".npz":
+        saved = np.load(output)
+        np.testing.assert_array_equal(saved["features"], expected)
+        assert list(saved["paths"]) == good
+        assert list(saved["failed_paths"]) == [names[16], names[32]]
+        assert saved["errors"][0].startswith("ImageDecodeError")
+        return
+    pd = pytest.importorskip("pandas")
+    table = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+    assert list(table["path"]) == names
+    assert table["error"].fillna("").astype(bool).tolist() == [i in (16, 32) for i in range(N)]
+    values = table.drop(columns=["path", "error"]).to_numpy(np.float64)
+    assert np.isnan(values[[16, 32]]).all()
+    np.testing.assert_allclose(np.delete(values, [16, 32], axis=0), expected, rtol=1e-6)
+
+
+def _extractor(model_file):
+    from skprep import KerasFeatureExtractor
+
+    return KerasFeatureExtractor(model_file, batch_size=4).fit()
+
+
+def test_cli_features_fill_raise_and_nothing_loaded(tmp_path, folder, model_file, capsys):
+    from skprep.cli import main
+
+    root, names = folder
+    filled = str(tmp_path / "filled.npz")
+    assert main(_features_args(root, model_file, filled, "--on-error", "fill")) == 0
+    saved = np.load(filled)
+    assert saved["features"].shape == (N, 16) and list(saved["paths"]) == names
+    assert list(saved["failed_paths"]) == [names[16], names[32]]
+    raised = str(tmp_path / "raised.npz")
+    capsys.readouterr()
+    assert main(_features_args(root, model_file, raised, "--on-error", "raise")) == 1
+    err = capsys.readouterr().err
+    # the first failing batch stops the run: its failures, global indices, every file named
+    assert f"image 16 ({names[16]})" in err and names[32] not in err
+    assert err.count("\n") == 1 and not Path(raised).exists()
+    capsys.readouterr()
+    args = _features_args(root, model_file, raised, "--on-error", "raise")
+    args[args.index("--batch-size") + 1] = "8"  # 64 images a batch: both failures in one
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"item 16 ({names[16]})" in err and f"item 32 ({names[32]})" in err
+    assert err.count("\n") == 1 and not Path(raised).exists()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.jpg").write_bytes(b"nope")
+    (bad / "b.png").write_bytes(b"")
+    assert main(_features_args(str(bad), model_file, str(tmp_path / "none.csv"))) == 1
+    assert "no image could be loaded" in capsys.readouterr().err
+
+
+def test_cli_predict_lists_bad_images(tmp_path, folder, fitted, model_file, capsys):
+    import skprep
+    from skprep.cli import main
+
+    root, names = folder
+    bundle = str(tmp_path / "pipe.skprep")
+    skprep.save(fitted, bundle)
+    output = str(tmp_path / "pred.csv")
+    assert main(["predict", bundle, root, "-o", output, "--no-progress"]) == 0
+    pd = pytest.importorskip("pandas")
+    table = pd.read_csv(output)
+    assert list(table["path"]) == names
+    good = [i for i in range(N) if i not in (16, 32)]
+    np.testing.assert_array_equal(table["prediction"].to_numpy()[good],
+                                  Pipeline(fitted.steps).predict([names[i] for i in good]))
+    assert table["prediction"].isna().tolist() == [i in (16, 32) for i in range(N)]
+    assert "image 32" in capsys.readouterr().err
+    assert main(["predict", bundle, root, "--on-error", "raise", "-o", output]) == 1
+
+
+def test_cli_features_memory_does_not_grow(tmp_path, paths, model_file):
+    """Rows are written as they come: 4x the images, about the same peak traced memory
+    (the feature maps, 1,568 floats an image, would add 2.4 MB if they were held)."""
+    import shutil
+
+    from skprep.cli import main
+
+    def run(count: int) -> int:
+        root = tmp_path / f"n{count}"
+        root.mkdir()
+        for i in range(count):
+            shutil.copy(paths[i % N], root / f"{i:04d}.jpg")
+        args = _features_args(str(root), model_file, str(tmp_path / f"{count}.csv"))
+        return _peak(lambda: main([*args, "--pooling", "none"]))
+
+    run(64)  # one-time allocations (Keras, TensorFlow, the prefetch thread)
+    small, large = run(128), run(512)
+    assert large < 1.3 * small
