@@ -347,9 +347,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                ((start, paths[start:start + args.batch_size], [])
                 for start in range(0, len(paths), args.batch_size)))
     output = args.output or "-"
-    n_rows, n_failed = _stream_table(output, batches, paths, args, rows_of)
-    if args.output:
-        print(f"wrote {n_rows} predictions to {args.output}", file=sys.stderr)
+    _, n_failed = _stream_table(output, batches, paths, args, rows_of)
     return _failure_status(n_failed, len(paths), args)
 
 
