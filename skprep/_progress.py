@@ -89,13 +89,13 @@ class _PlainBar:
         self.stream.flush()
 
 
-def _plain_bar(iterable: Iterable[T], total: int | None, desc: str, unit: str,
-               stream) -> Iterator[T]:
-    bar = _PlainBar(total, desc, unit, stream)
-    for item in iterable:
-        yield item
-        bar.update(1)
-    bar.close()
+def _counted(iterable: Iterable[T], bar) -> Iterator[T]:
+    try:
+        for item in iterable:
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()
 
 
 def progress_bar(*, total: int | None, verbose: int | bool = 0, desc: str = "skprep",
@@ -154,10 +154,5 @@ def progress(iterable: Iterable[T], *, total: int | None = None, verbose: int | 
     >>> list(progress(range(3), verbose=0))
     [0, 1, 2]
     """
-    if not progress_wanted(verbose):
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _plain_bar(iterable, total, desc, unit, sys.stderr)
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr)
+    bar = progress_bar(total=total, verbose=verbose, desc=desc, unit=unit)
+    return iterable if bar is None else _counted(iterable, bar)

@@ -711,37 +711,32 @@ class StreamingPipeline(Pipeline):
         if log is not None and not return_failures:
             log.warn()
 
+    def _final_method(self, name: str, X: Any, params: dict) -> Any:
+        """``name`` of the final step on the streamed features, or Pipeline's own."""
+        Xt = self._final_input(X, params)
+        if Xt is None:
+            return getattr(super(), name)(X, **params)
+        return getattr(self.steps[-1][1], name)(Xt)
+
     @available_if(_final_has("predict"))
     def predict(self, X, **params):
         """Predict with the final step on the streamed features (see ``Pipeline``)."""
-        Xt = self._final_input(X, params)
-        if Xt is None:
-            return super().predict(X, **params)
-        return self.steps[-1][1].predict(Xt)
+        return self._final_method("predict", X, params)
 
     @available_if(_final_has("predict_proba"))
     def predict_proba(self, X, **params):
         """Class probabilities of the final step on the streamed features."""
-        Xt = self._final_input(X, params)
-        if Xt is None:
-            return super().predict_proba(X, **params)
-        return self.steps[-1][1].predict_proba(Xt)
+        return self._final_method("predict_proba", X, params)
 
     @available_if(_final_has("predict_log_proba"))
     def predict_log_proba(self, X, **params):
         """Log-probabilities of the final step on the streamed features."""
-        Xt = self._final_input(X, params)
-        if Xt is None:
-            return super().predict_log_proba(X, **params)
-        return self.steps[-1][1].predict_log_proba(Xt)
+        return self._final_method("predict_log_proba", X, params)
 
     @available_if(_final_has("decision_function"))
     def decision_function(self, X, **params):
         """Decision function of the final step on the streamed features."""
-        Xt = self._final_input(X, params)
-        if Xt is None:
-            return super().decision_function(X, **params)
-        return self.steps[-1][1].decision_function(Xt)
+        return self._final_method("decision_function", X, params)
 
     @available_if(_final_has("score"))
     def score(self, X, y=None, sample_weight=None, **params):
