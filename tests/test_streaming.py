@@ -594,9 +594,9 @@ def test_cli_predict_lists_bad_images(tmp_path, folder, fitted, model_file, caps
 
 
 def test_cli_features_memory_does_not_grow(tmp_path, paths, model_file):
-    """Rows are written as they come: 768 more images add far less traced memory than
-    holding their feature maps would (1,568 floats an image: 4.8 MB). Both runs are long
-    enough for the prefetch queue to be full (8 and 32 batches of 32)."""
+    """Rows are written as they come: 384 more images add far less traced memory than
+    holding their feature maps would (1,568 floats an image: 2.4 MB). Both runs are long
+    enough for the prefetch queue to be full (8 and 32 batches of 16)."""
     import shutil
 
     from skprep.cli import main
@@ -608,9 +608,10 @@ def test_cli_features_memory_does_not_grow(tmp_path, paths, model_file):
             for i in range(count):
                 shutil.copy(paths[i % N], root / f"{i:04d}.jpg")
         args = _features_args(str(root), model_file, str(tmp_path / f"{count}.csv"))
+        args[args.index("--batch-size") + 1] = "2"  # 16 images a streamed batch
         return _peak(lambda: main([*args, "--pooling", "none"]))
 
     run(32)  # one-time allocations (Keras, TensorFlow, the prefetch thread)
-    small, large = run(256), run(1024)
-    held = (1024 - 256) * 1568 * 4
+    small, large = run(128), run(512)
+    held = (512 - 128) * 1568 * 4
     assert large - small < 0.2 * held
