@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
+from ._lut import apply_table
 from ._validation import channel_axis, check_batch, require_tabular_fit
 from .exceptions import InputRangeWarning, InputShapeError
 from .registry import get_model_spec
@@ -239,12 +240,56 @@ def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndar
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _uint8_table(mode: str, n_channels: int) -> np.ndarray:
+    """Keras' float32 result for each uint8 value, per output channel: (1, 256, C).
+
+    Computed by the very operations of :func:`_apply_inplace`, so a lookup in it is
+    bit-identical to the arithmetic. Scalar-only modes (``tf``) get one column.
+    """
+    per_channel = any(np.ndim(operand) for _, operand in _keras_steps(mode))
+    columns = n_channels if per_channel else 1
+    table = np.repeat(np.arange(256, dtype=_F32)[:, None], columns, axis=1)
+    _apply_inplace(table, mode, 1)
+    table = table.reshape(1, 256, columns)
+    table.flags.writeable = False
+    return table
+
+
+def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray | None:
+    """The lookup-table path for uint8 batches (None where it does not apply)."""
+    if x.dtype != np.uint8 or x.ndim < 2 or axis not in (1, x.ndim - 1):
+        return None
+    channels_first = axis != x.ndim - 1
+    return apply_table(x, _uint8_table(mode, x.shape[axis]), channels_first=channels_first,
+                       flip=flip)
+
+
 def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
     if mode in ("caffe", "torch") and x.shape[axis] != 3:
         raise InputShapeError(
             f"mode={mode!r} needs 3 (RGB) channels on axis {axis}; received an array of "
             f"shape {x.shape}. Use color_mode='rgb' in ImageLoader, or check data_format."
         )
+
+
+def _mode_axis(ndim: int, data_format: str) -> int:
+    """The channel axis as Keras' ``preprocess_input`` reads it.
+
+    Channels-last: the last axis. Channels-first: axis 1 of a batch ``(N, C, H, W)``,
+    axis 0 of one image ``(C, H, W)`` (Keras' 3-D case; a batch of one is never
+    guessed from the sizes). 1-D and 2-D arrays have their channels last either way.
+    """
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(  # as mode_arithmetic's check of ``mode``
+            "Expected data_format in ('channels_last', 'channels_first'). Received: "
+            f"data_format={data_format!r}."
+        )
+    if ndim <= 1:
+        return 0
+    if data_format == "channels_first" and ndim == 3:
+        return 0
+    return channel_axis(ndim, data_format)
 
 
 def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.ndarray:
@@ -257,7 +302,8 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     mode : {"caffe", "tf", "torch", "none"}
         The Keras mode (see the module docstring for the exact arithmetic).
     data_format : {"channels_last", "channels_first"}, default="channels_last"
-        Where the channel axis is: last, or axis 1 (``(N, C, H, W)``).
+        Where the channel axis is: last, or first as Keras reads it: axis 1 of a batch
+        ``(N, C, H, W)``, axis 0 of one image ``(C, H, W)``.
 
     Returns
     -------
@@ -274,10 +320,12 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     """
     flip = mode_arithmetic(mode).flip  # also checks the mode
     x = np.asarray(x)
-    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     if mode != "none":
-        out = _preprocess_fast(x, mode, axis, flip)
+        out = _preprocess_uint8(x, mode, axis, flip)
+        if out is None:
+            out = _preprocess_fast(x, mode, axis, flip)
         if out is not None:
             return out
     src = np.flip(x, axis=axis) if flip else x
@@ -298,7 +346,7 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     """
     divisor, mean, std, flip = _mode_params(mode)  # also checks the mode
     x = np.asarray(x)
-    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     out = x.astype(_F32, copy=True)
     shape = [1] * out.ndim

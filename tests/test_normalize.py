@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skprep import KerasModeNormalizer, list_models, preprocess, unpreprocess
+from skprep import KerasModeNormalizer, _lut, list_models, preprocess, unpreprocess
 from skprep.exceptions import InputRangeWarning, InputShapeError, UnknownModelError
 
 RNG = np.random.default_rng(42)
@@ -22,7 +22,7 @@ ONE_PER_MODULE = list({spec.module: spec for spec in list_models()}.values())
 @pytest.mark.keras
 @pytest.mark.parametrize("spec", ONE_PER_MODULE, ids=lambda s: s.module)
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
-def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype):
+def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype, lut_backend):
     x = BATCH_U8.astype(dtype)
     keras_in = x.astype(np.float32)  # the documented way: Keras wants float input
     expected = np.asarray(spec.keras_preprocess_input()(keras_in.copy()))
@@ -38,7 +38,7 @@ def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_channels_first_equals_keras(keras, mode):
+def test_channels_first_equals_keras(keras, mode, lut_backend):
     from keras.applications import imagenet_utils
 
     x = np.ascontiguousarray(BATCH_U8.transpose(0, 3, 1, 2)).astype(np.float32)
@@ -53,7 +53,7 @@ def test_channels_first_equals_keras(keras, mode):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_two_d_input_equals_keras(keras, mode):
+def test_two_d_input_equals_keras(keras, mode, lut_backend):
     from keras.applications import imagenet_utils
 
     x = BATCH_U8.reshape(-1, 3).astype(np.float32)
@@ -109,7 +109,7 @@ def test_inverse_transform_returns_rgb_pixels(mode, data_format):
     np.testing.assert_allclose(back, x, atol=1e-3)
 
 
-def test_uint8_lookup_path_equals_float_path_for_every_value():
+def test_uint8_lookup_path_equals_float_path_for_every_value(lut_backend):
     every_value = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
     every_value[:, 1] = every_value[::-1, 1]
     for mode in ("caffe", "tf", "torch", "none"):
@@ -118,7 +118,37 @@ def test_uint8_lookup_path_equals_float_path_for_every_value():
         )
 
 
-def test_non_contiguous_and_other_integer_input():
+def test_lookup_tables_are_used_for_contiguous_uint8():
+    table = np.zeros((1, 256, 3), np.float32)
+    table[0, :, 0] = np.arange(256)
+    x = np.ascontiguousarray(BATCH_U8)
+    got = _lut.apply_table(x, table)
+    assert got is not None and got.dtype == np.float32
+    np.testing.assert_array_equal(got[..., 0], x[..., 0])
+    np.testing.assert_array_equal(got[..., 1:], 0)
+    # not contiguous, not uint8: the caller's arithmetic does it
+    assert _lut.apply_table(x[:, ::2], table) is None
+    assert _lut.apply_table(x.astype(np.uint16), table) is None
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_caffe_flip_in_chunks_equals_keras(keras, monkeypatch, data_format):
+    """The RGB -> BGR reversal runs chunk by chunk; chunk edges change nothing."""
+    from keras.applications import imagenet_utils
+
+    monkeypatch.setattr(_lut, "_FLIP_CHUNK_PIXELS", 7)  # 105 pixels: 15 chunks, one partial
+    x = BATCH_U8 if data_format == "channels_last" else np.ascontiguousarray(
+        BATCH_U8.transpose(0, 3, 1, 2))
+    expected = imagenet_utils.preprocess_input(x.astype(np.float32), mode="caffe",
+                                               data_format=data_format)
+    got = preprocess(x, "caffe", data_format=data_format)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(x, BATCH_U8 if data_format == "channels_last"
+                                  else BATCH_U8.transpose(0, 3, 1, 2))
+
+
+def test_non_contiguous_and_other_integer_input(lut_backend):
     x = BATCH_U8[:, ::2, ::-1]
     np.testing.assert_array_equal(preprocess(x, "caffe"), preprocess(x.astype(np.float32), "caffe"))
     x16 = BATCH_U8.astype(np.uint16)
@@ -198,3 +228,55 @@ def test_joblib_round_trip(tmp_path):
 def test_unpreprocess_doc_example():
     np.testing.assert_allclose(unpreprocess(preprocess(BATCH_U8, "torch"), "torch"), BATCH_U8,
                                atol=1e-3)
+
+
+# --------------------------------------------------------------------------- one image (3-D)
+
+ONE_IMAGE_SHAPES = {  # (H, W) of one image: ordinary, H == 3 (the axis trap), all sides 3
+    "7x5": (7, 5), "3x6": (3, 6), "3x3": (3, 3),
+}
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("size", list(ONE_IMAGE_SHAPES), ids=str)
+def test_one_image_equals_keras_in_both_data_formats(keras, mode, data_format, size):
+    """Keras reads one channels-first image (C, H, W) on axis 0, one channels-last on -1."""
+    from keras.applications import imagenet_utils
+
+    height, width = ONE_IMAGE_SHAPES[size]
+    hwc = RNG.integers(0, 256, size=(height, width, 3)).astype(np.float32)
+    x = np.ascontiguousarray(hwc.transpose(2, 0, 1)) if data_format == "channels_first" else hwc
+    expected = np.asarray(imagenet_utils.preprocess_input(
+        x.copy(), data_format=data_format, mode=mode  # copy: Keras writes into float input
+    ))
+    before = x.copy()
+    got = preprocess(x, mode, data_format=data_format)
+    np.testing.assert_array_equal(x, before)
+    assert got.shape == x.shape and got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(preprocess(x.astype(np.uint8), mode, data_format=data_format),
+                                  expected)
+    np.testing.assert_allclose(unpreprocess(got, mode, data_format=data_format), x, atol=1e-3)
+
+
+def test_one_channels_first_image_is_one_image_not_a_batch():
+    """(3, H, W) channels-first: per-channel on axis 0, the same as the batch of one."""
+    x = RNG.integers(0, 256, size=(3, 3, 8)).astype(np.float32)  # H == 3: both axes fit
+    got = preprocess(x, "caffe", data_format="channels_first")
+    batch = preprocess(x[None], "caffe", data_format="channels_first")[0]
+    np.testing.assert_array_equal(got, batch)
+    np.testing.assert_allclose(got[0], x[2] - 103.939, rtol=1e-6)  # BGR: blue first
+
+
+def test_one_channels_first_image_with_wrong_channel_count_is_refused():
+    with pytest.raises(InputShapeError, match="axis 0"):
+        preprocess(np.zeros((4, 3, 3)), "caffe", data_format="channels_first")
+    with pytest.raises(InputShapeError, match="axis 2"):
+        preprocess(np.zeros((3, 3, 4)), "torch", data_format="channels_last")
+
+
+def test_unknown_data_format_is_refused_not_guessed():
+    with pytest.raises(ValueError, match="data_format"):
+        preprocess(np.zeros((2, 3, 3, 3)), "caffe", data_format="channel_first")
