@@ -426,7 +426,7 @@ def test_map_pipeline_on_dask(paths, labels):
 
 
 def test_collector_equals_concatenate():
-    from skprep.streaming import _Collector
+    from skprep.streaming._engine import _Collector
 
     parts = [np.ones((2, 3), np.float32), np.zeros((2, 3), np.float64), np.ones((1, 3), np.int8)]
     collected = _Collector(5)
