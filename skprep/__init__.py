@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "BundleVersionWarning": "exceptions",
     "TextVectorizer": "text",
     "SequencePadder": "text",
+    "KerasTokenizer": "text",
     "TextInputError": "exceptions",
     "VocabularyError": "exceptions",
     "UnsupportedStepError": "exceptions",
