@@ -45,6 +45,11 @@ _LAZY: dict[str, str] = {
     "UnsupportedStepError": "exceptions",
     "to_keras": "export",
     "supported_steps": "export",
+    "check_pipeline": "guard",
+    "check_input_statistics": "guard",
+    "PreprocessingFinding": "exceptions",
+    "PreprocessingMismatchError": "exceptions",
+    "PreprocessingMismatchWarning": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]
