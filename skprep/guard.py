@@ -69,6 +69,7 @@ _MODE_TEXT = {
     "torch": "torch mode (ImageNet mean/std, about [-2.1, 2.6])",
     "none": "raw RGB pixels in 0-255 (it normalizes inside)",
 }
+_CODE_NAME = {"none": "raw", "?": "unknown"}
 _LIKELY_TEXT = {
     "none": "raw 0-255 pixels",
     "unit": "pixels scaled to [0, 1] (x / 255)",
@@ -136,9 +137,12 @@ def _keras_model_spec(model: Any) -> ModelSpec | None:
     spec = _spec_from_name(getattr(model, "name", None))
     if spec is not None:
         return spec
+    keras = sys.modules.get("keras")  # a keras.Model exists, so Keras is imported
+    if keras is None:
+        return None
     layers = [layer for layer in getattr(model, "layers", ()) or ()
-              if type(layer).__name__ != "InputLayer"]
-    if layers and hasattr(layers[0], "layers"):
+              if not isinstance(layer, keras.layers.InputLayer)]
+    if layers and isinstance(layers[0], keras.Model):
         return _keras_model_spec(layers[0])
     return None
 
@@ -586,6 +590,7 @@ _RAW_TOLERANCE = 6.0  # pixel levels: rounding, and resampling that overshoots [
 _PHOTO_SPREAD = 64.0  # raw levels a batch of photos spans at least
 _RATIO = 8.0  # how much wider the better explanation must be
 _UNIT_SPREAD = 0.6  # a [0, 1] batch without negatives spanning this much
+_UNIT_DARK = 0.05  # ... with a pixel this dark in every channel
 
 
 def _candidates(n_channels: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -600,17 +605,41 @@ def _candidates(n_channels: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return maps
 
 
+_ROW_PIXELS = 2048  # pixels per row of the wide view the channel reductions run over
+
+
 def _channel_stats(X: np.ndarray, data_format: str) -> tuple[np.ndarray, ...]:
-    """(min, max, mean) per channel, float64, without copying the batch."""
+    """(min, max, mean) per channel, float64, without copying the batch.
+
+    Channels-last data is viewed as rows of ``_ROW_PIXELS`` whole pixels: reducing
+    over the rows runs along long contiguous lines (a reduction over an ``(M, 3)``
+    view would run 3 values at a time, several times slower).
+    """
     axis = X.ndim - 1 if data_format == "channels_last" or X.ndim == 2 else 1
-    if axis == X.ndim - 1 and X.flags.c_contiguous:
-        flat = X.reshape(-1, X.shape[-1])
-        return (flat.min(axis=0).astype(np.float64), flat.max(axis=0).astype(np.float64),
-                flat.mean(axis=0, dtype=np.float64))
-    planes = [np.take(X, c, axis=axis) for c in range(X.shape[axis])]
-    return (np.array([p.min() for p in planes], np.float64),
-            np.array([p.max() for p in planes], np.float64),
-            np.array([p.mean(dtype=np.float64) for p in planes]))
+    n_channels = X.shape[axis]
+    if axis != X.ndim - 1 or not X.flags.c_contiguous:
+        planes = [X[(slice(None),) * axis + (c,)] for c in range(n_channels)]
+        return (np.array([p.min() for p in planes], np.float64),
+                np.array([p.max() for p in planes], np.float64),
+                np.array([p.mean(dtype=np.float64) for p in planes]))
+    flat = X.reshape(-1)
+    width = n_channels * _ROW_PIXELS
+    whole = flat.size // width * width
+    rest = flat[whole:].reshape(-1, n_channels)
+    lows, highs, sums = [], [], []
+    if len(rest):
+        lows.append(rest.min(axis=0))
+        highs.append(rest.max(axis=0))
+        sums.append(rest.sum(axis=0, dtype=np.float64))
+    if whole:
+        rows = flat[:whole].reshape(-1, width)
+        lows.append(rows.min(axis=0).reshape(-1, n_channels).min(axis=0))
+        highs.append(rows.max(axis=0).reshape(-1, n_channels).max(axis=0))
+        # float32 sums down the rows, float64 across them: the mean only feeds the message
+        sums.append(rows.sum(axis=0).reshape(-1, n_channels).sum(axis=0, dtype=np.float64))
+    count = flat.size // n_channels
+    return (np.min(lows, axis=0).astype(np.float64), np.max(highs, axis=0).astype(np.float64),
+            np.sum(sums, axis=0) / count)
 
 
 def _explanations(low: np.ndarray, high: np.ndarray) -> dict[str, float]:
@@ -624,32 +653,55 @@ def _explanations(low: np.ndarray, high: np.ndarray) -> dict[str, float]:
     return found
 
 
+def _widest(found: dict[str, float]) -> tuple[str, ...]:
+    """The explanations of the widest raw range (ties kept: the batch cannot tell)."""
+    if not found:
+        return ("?",)
+    top = max(found.values())
+    return tuple(k for k, v in found.items() if v >= top - 1e-6 * max(top, 1.0))
+
+
+def _tf_signature(low: np.ndarray, high: np.ndarray) -> bool:
+    """Exactly -1 or 1 somewhere, nothing beyond: tf mode of black or white pixels (no
+    other mode maps a whole pixel value to exactly +-1)."""
+    inside = -1 - 1e-6 <= low.min() < 0 and high.max() <= 1 + 1e-6
+    return bool(inside and (np.isclose(low, -1, atol=1e-6).any()
+                            or np.isclose(high, 1, atol=1e-6).any()))
+
+
 def _likely_mistake(X: np.ndarray, low: np.ndarray, high: np.ndarray,
-                    expected: str) -> str | None:
-    """The preprocessing the batch looks like instead of ``expected``, ``"?"`` for none
-    known, or None when the batch fits ``expected``."""
+                    expected: str) -> tuple[str, ...] | None:
+    """What the batch looks like instead of ``expected`` (``("?",)``: nothing known), or
+    None when the batch fits ``expected``."""
     if X.dtype.kind in "ui":  # integer pixels are raw: no normalizer outputs integers
         fits = expected == "none" and low.min() >= 0 and high.max() <= PIXEL_MAX
-        return None if fits else "none"
+        return None if fits else ("none",)
     found = _explanations(low, high)
     if expected not in found:
-        others = {k: v for k, v in found.items() if k != expected}
-        return max(others, key=others.get) if others else "?"
+        return _widest({k: v for k, v in found.items() if k != expected})
     better = {k: v for k, v in found.items() if k != expected
               and v >= _PHOTO_SPREAD and v >= _RATIO * found[expected]}
     if better:
         if expected == "none" and np.array_equal(X, np.round(X)):
             return None  # a near-black image of whole pixel values: raw after all
-        return max(better, key=better.get)
+        return _widest(better)
+    if expected == "torch" and _tf_signature(low, high):
+        return ("tf",)
     if expected in ("tf", "torch") and low.min() >= 0 and high.max() <= 1:
-        if (high - low).max() >= _UNIT_SPREAD:
-            return "unit"
+        # no negative value, a dark pixel in every channel, most of [0, 1] spanned
+        if (low <= _UNIT_DARK).all() and (high - low).max() >= _UNIT_SPREAD:
+            return ("unit",)
     return None
 
 
-def _input_fix(likely: str, expected: str, spec: ModelSpec | None) -> str:
+def _input_fix(likely: tuple[str, ...], expected: str, spec: ModelSpec | None) -> str:
     right = (_right_normalizer(spec) if spec is not None
              else f"KerasModeNormalizer(mode={expected!r})")
+    if len(likely) > 1:
+        if expected == "none":
+            return "feed it raw 0-255 RGB pixels, with no normalizer"
+        return f"feed it 0-255 pixels through {right}, and no other normalizer"
+    likely = likely[0]
     if expected == "none":
         if likely == "unit":
             return "feed it 0-255 pixels (drop the / 255)"
@@ -684,8 +736,11 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
     Returns
     -------
     PreprocessingFinding or None
-        ``code="input-statistics"``, severity ``"warning"``, naming the likely mistake
-        and the fix; None when the batch fits the mode (or is empty).
+        Severity ``"warning"``, code ``"input-looks-<what>"`` with ``<what>`` one of
+        ``raw`` (0-255 pixels), ``unit`` (``/ 255``), ``tf``, ``torch``, ``caffe``,
+        ``unknown`` (no known scale), or ``"input-out-of-range"`` when several fit
+        equally; the message names the likely mistake and the fix. None when the batch
+        fits the mode (or is empty).
 
     Examples
     --------
@@ -714,10 +769,12 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
     if likely is None:
         return None
     who = spec.name if spec is not None else "the model"
-    looks = _LIKELY_TEXT.get(likely, "values on no known scale")
+    looks = " or ".join(_LIKELY_TEXT.get(name, "values on no known scale") for name in likely)
     means = "/".join(f"{m:.3g}" for m in mean)
+    code = f"input-looks-{_CODE_NAME.get(likely[0], likely[0])}" if len(likely) == 1 else (
+        "input-out-of-range")
     return _finding(
-        "input-statistics", "warning", (),
+        code, "warning", (),
         f"The input looks like {looks} (min {low.min():.4g}, max {high.max():.4g}, "
         f"channel means {means}); {who} expects {_MODE_TEXT[expected]}.",
         _input_fix(likely, expected, spec))

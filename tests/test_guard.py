@@ -1,0 +1,433 @@
+"""check_pipeline and check_input_statistics: every classic mistake is named with its fix,
+no correct registry pipeline is flagged, on the real photos that ship with scikit-learn."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from skprep import (
+    DatasetStatsStandardizer,
+    ImageLoader,
+    KerasFeatureExtractor,
+    KerasModeNormalizer,
+    PreprocessingFinding,
+    PreprocessingMismatchError,
+    PreprocessingMismatchWarning,
+    SkprepError,
+    SkprepWarning,
+    TextVectorizer,
+    check_input_statistics,
+    check_pipeline,
+    list_models,
+    make_image_pipeline,
+    preprocess,
+)
+from skprep.guard import _channel_stats, model_spec_of, warn_findings
+
+MODES = ("caffe", "tf", "torch", "none")
+FORMATS = ("channels_last", "channels_first")
+BUILTIN = [spec.name for spec in list_models() if spec.builtin_preprocessing]
+NORMALIZING = [spec for spec in list_models() if not spec.builtin_preprocessing]
+
+
+def codes(findings):
+    return [f.code for f in findings]
+
+
+def flatten(X):
+    return np.asarray(X).reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def photos(sample_photos) -> np.ndarray:
+    """Both sample photos, every 4th pixel: (2, 107, 160, 3) uint8."""
+    return np.stack(sample_photos)[:, ::4, ::4].copy()
+
+
+@pytest.fixture(scope="module")
+def images(photos) -> dict[str, np.ndarray]:
+    """Natural, flat, dark, black, white and bright images (uint8 RGB)."""
+    return {
+        "photos": photos,
+        "flat": np.full((2, 24, 24, 3), 128, np.uint8),
+        "flat-colour": np.broadcast_to(np.array([200, 90, 30], np.uint8), (1, 16, 16, 3)).copy(),
+        "dark": photos // 8,
+        "black": np.zeros((1, 16, 16, 3), np.uint8),
+        "white": np.full((1, 16, 16, 3), 255, np.uint8),
+        "bright": (150 + photos.astype(np.uint16) * 105 // 255).astype(np.uint8),
+    }
+
+
+def to_format(x: np.ndarray, data_format: str) -> np.ndarray:
+    return x if data_format == "channels_last" else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def image_steps(pipe: Pipeline, X):
+    """Run the steps before the extractor (the batch the extractor would see)."""
+    names = [name for name, step in pipe.steps if isinstance(step, KerasFeatureExtractor)]
+    index = [name for name, _ in pipe.steps].index(names[0])
+    return pipe[:index].fit_transform(X)
+
+
+# ------------------------------------------------------------------ no false alarm
+
+
+@pytest.mark.parametrize("spec", list_models(), ids=lambda spec: spec.name)
+def test_registry_pipelines_are_clean(spec, photos):
+    pipe = make_image_pipeline(spec.name, LogisticRegression())
+    assert check_pipeline(pipe) == []
+    assert check_pipeline(pipe, raise_on="info") == []
+    own = make_pipeline(ImageLoader(spec.input_size), KerasModeNormalizer(spec.mode),
+                        KerasFeatureExtractor(spec.name), LogisticRegression())
+    assert check_pipeline(own) == []
+    inside = make_pipeline(ImageLoader(spec.input_size),
+                           KerasFeatureExtractor(spec.name, include_preprocessing=True))
+    assert check_pipeline(inside) == []
+    # what the normalizer makes of real photos passes the input check for this model
+    batch = KerasModeNormalizer(model=spec.name).fit_transform(photos)
+    assert check_input_statistics(batch, model=spec.name) is None
+    assert check_input_statistics(photos, model=spec.name, ) is None or spec.mode != "none"
+
+
+@pytest.mark.parametrize("kind", ["photos", "flat", "flat-colour", "dark", "black", "white",
+                                  "bright"])
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("mode", MODES)
+def test_input_check_silent_on_right_mode(images, kind, mode, data_format):
+    x = to_format(images[kind], data_format)
+    assert check_input_statistics(preprocess(x, mode, data_format=data_format), mode,
+                                  data_format=data_format) is None
+
+
+@pytest.mark.parametrize("kind", ["photos", "flat", "dark", "black", "white"])
+def test_raw_pixels_silent_for_models_that_normalize_inside(images, kind):
+    for dtype in (np.uint8, np.float32, np.float64):
+        assert check_input_statistics(images[kind].astype(dtype), "none") is None
+
+
+def test_custom_input_size_is_named_not_warned():
+    pipe = make_image_pipeline("resnet50", input_size=64)
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity, finding.steps) == (
+        "input-size-differs", "info", ("loader", "extractor"))
+    assert "224x224" in finding.message and "64x64" in finding.message
+    assert finding.fix == ("target_size=(224, 224) on step 'loader' and input_shape=(224, 224, 3) "
+                           "on step 'extractor'")
+    assert check_pipeline(pipe, raise_on="warning") == [finding]
+    warn_findings([finding], "test")  # info only: no warning (warnings are errors here)
+
+
+# ------------------------------------------------------------------ normalization mismatches
+
+
+def test_tf_normalizer_before_resnet50(photos):
+    pipe = make_pipeline(ImageLoader((224, 224)), KerasModeNormalizer("tf"),
+                         KerasFeatureExtractor("resnet50"), LogisticRegression())
+    [finding] = check_pipeline(pipe)
+    assert isinstance(finding, PreprocessingFinding)
+    assert (finding.code, finding.severity) == ("normalizer-mode-mismatch", "error")
+    assert finding.steps == ("kerasmodenormalizer", "kerasfeatureextractor")
+    assert "ResNet50 expects caffe mode" in finding.message
+    assert finding.fix == ("replace step 'kerasmodenormalizer' with "
+                           "KerasModeNormalizer(model='ResNet50')")
+    assert finding.message.endswith(f"Fix: {finding.fix}.")
+    # the runtime check sees the same mistake in the batch the extractor would get
+    seen = check_input_statistics(preprocess(photos, "tf"), model="resnet50")
+    assert seen.code == "input-looks-tf"
+
+
+@pytest.mark.parametrize("model", ["ResNet50", "MobileNetV2", "DenseNet121", "InceptionV3"])
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch", "none"])
+def test_every_wrong_mode_is_named(model, mode, photos):
+    spec = model_spec_of(model)
+    pipe = Pipeline([("loader", ImageLoader(spec.input_size)),
+                     ("norm", KerasModeNormalizer(mode)), ("ext", KerasFeatureExtractor(model))])
+    found = check_pipeline(pipe)
+    if mode == spec.mode:
+        assert found == []
+        return
+    assert codes(found) == ["normalizer-mode-mismatch"]
+    assert found[0].fix == f"replace step 'norm' with KerasModeNormalizer(model={spec.name!r})"
+    seen = check_input_statistics(preprocess(photos, mode), model=model)
+    assert seen is not None and seen.code == f"input-looks-{'raw' if mode == 'none' else mode}"
+
+
+@pytest.mark.parametrize("model", BUILTIN)
+def test_any_normalizer_before_a_model_that_normalizes_inside(model, photos):
+    for step in (KerasModeNormalizer("caffe"), KerasModeNormalizer(model="resnet50v2"),
+                 KerasModeNormalizer("torch"), DatasetStatsStandardizer()):
+        pipe = Pipeline([("loader", ImageLoader(model_spec_of(model).input_size)),
+                         ("norm", step), ("ext", KerasFeatureExtractor(model))])
+        [finding] = check_pipeline(pipe)
+        assert (finding.code, finding.severity, finding.steps) == (
+            "normalized-inside-model", "error", ("norm", "ext"))
+        assert finding.fix.startswith("remove step 'norm'")
+        with pytest.raises(PreprocessingMismatchError) as info:
+            check_pipeline(pipe, raise_on="error")
+        assert info.value.findings == [finding]
+    # the identity normalizer make_image_pipeline puts there is fine
+    assert check_pipeline(make_image_pipeline(model)) == []
+
+
+@pytest.mark.parametrize("model", ["EfficientNetB0", "ConvNeXtTiny", "MobileNetV3Small"])
+def test_normalized_input_to_a_model_that_normalizes_inside_is_seen(model, photos):
+    for mode in ("caffe", "tf", "torch"):
+        seen = check_input_statistics(preprocess(photos, mode), model=model)
+        assert seen.code == f"input-looks-{mode}"
+        assert seen.fix == "remove the normalizer: feed it raw 0-255 RGB pixels"
+    scaled = check_input_statistics(photos / 255.0, model=model)
+    assert scaled.code == "input-looks-unit"
+    assert scaled.fix == "feed it 0-255 pixels (drop the / 255)"
+
+
+def test_include_preprocessing_after_a_normalizer(photo_files):
+    pipe = make_image_pipeline("resnet50", extractor__include_preprocessing=True)
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity, finding.steps) == (
+        "include-preprocessing-after-normalizer", "error", ("normalizer", "extractor"))
+    assert finding.fix == ("remove step 'normalizer', or set include_preprocessing=False on "
+                           "step 'extractor'")
+    # with include_preprocessing the model expects raw pixels: the caffe batch is flagged
+    seen = check_input_statistics(image_steps(pipe, photo_files["jpeg"][:2]), "none")
+    assert seen.code == "input-looks-caffe"
+
+
+@pytest.mark.parametrize("model", ["VGG16", "MobileNetV2", "DenseNet121"])
+def test_no_normalizer_before_a_caffe_tf_or_torch_model(model, photos):
+    spec = model_spec_of(model)
+    pipe = make_pipeline(ImageLoader(spec.input_size), KerasFeatureExtractor(model),
+                         LogisticRegression())
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity) == ("missing-normalizer", "error")
+    assert f"{spec.name} expects {spec.mode} mode" in finding.message
+    assert finding.fix == (f"insert KerasModeNormalizer(model={spec.name!r}) before step "
+                           "'kerasfeatureextractor' (or set include_preprocessing=True on it)")
+    # arrays in (no loader): the input may be normalized already, so a warning only
+    [bare] = check_pipeline(make_pipeline(KerasFeatureExtractor(model), LogisticRegression()))
+    assert (bare.code, bare.severity) == ("missing-normalizer", "warning")
+    # raw pixels reach the model: uint8 and float alike
+    for batch in (photos, photos.astype(np.float32)):
+        seen = check_input_statistics(batch, model=model)
+        assert seen.code == "input-looks-raw"
+        assert seen.fix == f"add KerasModeNormalizer(model={spec.name!r}) before the extractor"
+
+
+def test_vgg_given_pixels_divided_by_255(photo_files):
+    scaled = FunctionTransformer(lambda x: x / 255.0)
+    pipe = Pipeline([("loader", ImageLoader((224, 224))), ("scale", scaled),
+                     ("ext", KerasFeatureExtractor("vgg16"))])
+    [finding] = check_pipeline(pipe)  # skprep cannot see into a function of your own
+    assert (finding.code, finding.severity, finding.steps) == (
+        "unverified-preprocessing", "info", ("scale", "ext"))
+    seen = check_input_statistics(image_steps(pipe, photo_files["jpeg"][:2]), model="vgg16")
+    assert seen.code == "input-looks-unit"
+    assert seen.fix == ("drop the / 255 and add KerasModeNormalizer(model='VGG16') before the "
+                        "extractor")
+
+
+@pytest.mark.parametrize("model,severity", [("ResNet50", "error"), ("Xception", "error"),
+                                            ("DenseNet169", "warning")])
+def test_standardizer_in_place_of_the_mode(model, severity, photos):
+    pipe = Pipeline([("std", DatasetStatsStandardizer(input_scale=1 / 255)),
+                     ("ext", KerasFeatureExtractor(model))])
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity, finding.steps) == (
+        "standardizer-instead-of-mode", severity, ("std", "ext"))
+    assert finding.fix == f"replace step 'std' with KerasModeNormalizer(model={model!r})"
+    if severity == "error":  # far from the mode's range: the runtime check sees it too
+        standardized = DatasetStatsStandardizer().fit_transform(photos)
+        assert check_input_statistics(standardized, model=model) is not None
+
+
+def test_normalized_twice():
+    pipe = Pipeline([("a", KerasModeNormalizer(model="mobilenet_v2")),
+                     ("b", KerasModeNormalizer("tf")),
+                     ("ext", KerasFeatureExtractor("mobilenetv2"))])
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.steps) == ("normalized-twice", ("a", "b", "ext"))
+    assert finding.fix == "keep one step: KerasModeNormalizer(model='MobileNetV2')"
+    pipe.set_params(b=DatasetStatsStandardizer())
+    assert codes(check_pipeline(pipe)) == ["standardizer-instead-of-mode", "normalized-twice"]
+
+
+@pytest.mark.keras
+def test_keras_preprocess_input_in_a_function_transformer(keras, photos):
+    from keras.applications import resnet
+
+    pipe = Pipeline([("loader", ImageLoader((224, 224))),
+                     ("prep", FunctionTransformer(resnet.preprocess_input)),
+                     ("ext", KerasFeatureExtractor("resnet101"))])
+    assert check_pipeline(pipe) == []
+    pipe.set_params(ext=KerasFeatureExtractor("mobilenet_v2"))
+    assert codes(check_pipeline(pipe)) == ["normalizer-mode-mismatch"]
+
+
+# ------------------------------------------------------------------ loader and data format
+
+
+def test_loader_size_against_the_extractor(photo_files):
+    pipe = make_pipeline(ImageLoader((128, 128)), KerasModeNormalizer(model="resnet50"),
+                         KerasFeatureExtractor("resnet50"))
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity) == ("input-size-mismatch", "error")
+    assert finding.fix == ("set target_size=(224, 224) on step 'imageloader' (or "
+                           "input_shape=(128, 128, 3) on step 'kerasfeatureextractor')")
+    batch = clone(pipe)[:2].fit_transform(photo_files["jpeg"][:2])
+    assert batch.shape[1:] == (128, 128, 3)  # not the (224, 224, 3) the extractor takes
+    pipe.set_params(imageloader__target_size=None)
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity) == ("input-size-mismatch", "warning")
+    assert finding.fix == "set target_size=(224, 224) on step 'imageloader'"
+
+
+@pytest.mark.parametrize("color_mode,channels", [("grayscale", 1), ("rgba", 4)])
+def test_color_mode_against_the_model_channels(color_mode, channels, photo_files):
+    pipe = make_image_pipeline("densenet121", loader__color_mode=color_mode)
+    found = check_pipeline(pipe)
+    assert codes(found) == ["channels-mismatch"]
+    assert found[0].fix == "set color_mode='rgb' on step 'loader'"
+    assert f"({channels} channel(s)); DenseNet121 expects 3" in found[0].message
+    assert clone(pipe)[:1].fit_transform(photo_files["png"][:1]).shape[-1] == channels
+
+
+def test_data_format_agreement(photos):
+    pipe = make_image_pipeline("inceptionv3", normalizer__data_format="channels_first")
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.steps) == ("data-format-mismatch", ("normalizer",))
+    assert finding.fix == "set data_format='channels_last' on step 'normalizer'"
+    no_loader = Pipeline([("norm", KerasModeNormalizer("tf", data_format="channels_first")),
+                          ("std", DatasetStatsStandardizer(data_format="channels_last")),
+                          ("ext", KerasFeatureExtractor("xception"))])
+    found = check_pipeline(no_loader)
+    assert [(f.code, f.steps) for f in found if f.code == "data-format-mismatch"] == [
+        ("data-format-mismatch", ("std",)), ("data-format-mismatch", ("ext",))]
+
+
+# ------------------------------------------------------------------ heads, text, nesting
+
+
+def test_text_step_in_an_image_pipeline():
+    pipe = make_pipeline(ImageLoader((224, 224)), KerasModeNormalizer(model="vgg19"),
+                         KerasFeatureExtractor("vgg19"), TextVectorizer())
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity, finding.steps[0]) == (
+        "text-step-in-image-pipeline", "error", "textvectorizer")
+    assert check_pipeline(make_pipeline(TextVectorizer(), LogisticRegression())) == []
+
+
+def test_nested_pipelines_are_walked():
+    pipe = make_pipeline(
+        make_pipeline(ImageLoader((224, 224)), KerasModeNormalizer("tf")),
+        KerasFeatureExtractor("resnet152"),
+        make_pipeline(StandardScaler(), LogisticRegression()),
+    )
+    [finding] = check_pipeline(pipe)
+    assert finding.steps == ("pipeline-1__kerasmodenormalizer", "kerasfeatureextractor")
+    assert finding.fix == ("replace step 'pipeline-1__kerasmodenormalizer' with "
+                           "KerasModeNormalizer(model='ResNet152')")
+
+
+def _fitted_pipeline(photo_files, head):
+    pipe = Pipeline([("loader", ImageLoader((24, 24))), ("norm", KerasModeNormalizer("tf")),
+                     ("flat", FunctionTransformer(flatten)), ("head", head)])
+    return pipe.fit(photo_files["jpeg"], [0, 1, 0, 1, 0, 1])
+
+
+def test_head_not_fitted_after_fit(photo_files):
+    pipe = _fitted_pipeline(photo_files, LogisticRegression())
+    assert check_pipeline(pipe) == []
+    pipe.set_params(head=LogisticRegression(C=0.5))
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.severity, finding.steps) == (
+        "head-not-fitted", "error", ("head",))
+    assert finding.fix == "fit the whole pipeline again: pipe.fit(X, y)"
+    assert check_pipeline(Pipeline(pipe.steps[:2] + [("head", LogisticRegression())])) != []
+    unfitted = Pipeline([("loader", ImageLoader((24, 24))), ("head", LogisticRegression())])
+    assert check_pipeline(unfitted) == []  # nothing fitted yet: nothing to say
+
+
+def test_nested_head_not_fitted(photo_files):
+    pipe = _fitted_pipeline(photo_files, make_pipeline(StandardScaler(), LogisticRegression()))
+    pipe.set_params(head__logisticregression=LogisticRegression(C=2.0))
+    [finding] = check_pipeline(pipe)
+    assert (finding.code, finding.steps) == ("head-not-fitted", ("head__logisticregression",))
+    pipe.set_params(head__logisticregression=LogisticRegression(),
+                    head__standardscaler=StandardScaler())
+    assert codes(check_pipeline(pipe)) == ["step-not-fitted", "head-not-fitted"]
+
+
+# ------------------------------------------------------------------ API
+
+
+def test_raise_on_and_errors():
+    pipe = make_image_pipeline("resnet50", input_size=96)
+    assert codes(check_pipeline(pipe, raise_on="warning")) == ["input-size-differs"]
+    with pytest.raises(PreprocessingMismatchError) as info:
+        check_pipeline(pipe, raise_on="info")
+    error = info.value
+    assert isinstance(error, SkprepError) and isinstance(error, ValueError)
+    assert codes(error.findings) == ["input-size-differs"]
+    again = pickle.loads(pickle.dumps(error))
+    assert again.findings == error.findings and str(again) == str(error)
+    with pytest.raises(ValueError, match="severity"):
+        check_pipeline(pipe, raise_on="fatal")
+    with pytest.raises(TypeError, match="Pipeline"):
+        check_pipeline(KerasFeatureExtractor())
+
+
+def test_warn_findings():
+    pipe = make_pipeline(KerasModeNormalizer("tf"), KerasFeatureExtractor("vgg16"))
+    findings = check_pipeline(pipe)
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        warn_findings(findings, "my pipeline")
+    [warning] = record
+    assert issubclass(warning.category, SkprepWarning)
+    assert warning.message.findings == findings
+    assert str(warning.message).startswith("my pipeline: the preprocessing does not fit")
+
+
+def test_check_input_statistics_arguments(photos):
+    with pytest.raises(ValueError, match="mode"):
+        check_input_statistics(photos, "imagenet")
+    with pytest.raises(ValueError, match="data_format"):
+        check_input_statistics(photos, "tf", data_format="nhwc")
+    assert check_input_statistics(np.zeros((0, 8, 8, 3), np.float32), "tf") is None
+    found = check_input_statistics(photos * 3.0, "tf")
+    assert found.code == "input-looks-unknown"
+
+
+def test_channel_stats_match_numpy():
+    rng = np.random.default_rng(0)
+    for shape in [(3, 17, 19, 3), (4, 64, 64, 3), (1, 1, 1, 3), (2, 2048, 3, 3), (2, 9, 9, 1)]:
+        for dtype in (np.uint8, np.float32):
+            x = (rng.random(shape) * 255).astype(dtype)
+            low, high, mean = _channel_stats(x, "channels_last")
+            flat = x.reshape(-1, shape[-1])
+            np.testing.assert_array_equal(low, flat.min(axis=0))
+            np.testing.assert_array_equal(high, flat.max(axis=0))
+            np.testing.assert_allclose(mean, flat.mean(axis=0, dtype=np.float64), rtol=1e-5)
+            first = _channel_stats(to_format(x, "channels_first"), "channels_first")
+            np.testing.assert_allclose(np.array(first), np.array((low, high, mean)), rtol=1e-6)
+
+
+@pytest.mark.keras
+def test_model_spec_learned_from_a_keras_model_name(keras):
+    backbone = keras.applications.MobileNetV2(include_top=False, weights=None,
+                                              input_shape=(32, 32, 3), pooling="avg")
+    assert model_spec_of(backbone).name == "MobileNetV2"
+    wrapped = keras.Sequential([keras.Input((32, 32, 3)), backbone, keras.layers.Dense(2)])
+    assert model_spec_of(wrapped).name == "MobileNetV2"
+    own = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3)], name="mine")
+    assert model_spec_of(own) is None
+    pipe = make_pipeline(ImageLoader((32, 32)), KerasModeNormalizer("caffe"),
+                         KerasFeatureExtractor(wrapped))
+    assert codes(check_pipeline(pipe)) == ["normalizer-mode-mismatch", "input-size-differs"]
+    pipe.set_params(kerasfeatureextractor__model=own)
+    assert check_pipeline(pipe) == []  # unknown expectation: silent
