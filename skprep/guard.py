@@ -60,6 +60,9 @@ __all__ = [
     "check_input_statistics",
     "model_spec_of",
     "warn_findings",
+    "extractor_expectation",
+    "layout_of",
+    "warn_on_input",
 ]
 
 # what each mode's output looks like on natural 0-255 RGB photos
@@ -727,9 +730,11 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
     X : array-like of shape (N, H, W, C) or (N, C, H, W)
         The batch a model is about to see.
     mode : {"caffe", "tf", "torch", "none"}, default=None
-        The mode the model expects (``"none"``: raw 0-255 RGB pixels).
+        The mode the model expects (``"none"``: raw 0-255 RGB pixels); by default the
+        mode of ``model``.
     model : str, default=None
-        Or a registry name, whose mode is used (and named in the message).
+        A registry name: its mode is expected unless ``mode`` is given, and it is named
+        in the message and the fix.
     data_format : {"channels_last", "channels_first"}, default="channels_last"
         Where the channel axis is.
 
@@ -754,7 +759,7 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
     add KerasModeNormalizer(model='ResNet50') before the extractor
     """
     spec = get_model_spec(model) if model is not None else None
-    expected = spec.mode if spec is not None else mode
+    expected = mode if mode is not None or spec is None else spec.mode
     if expected not in MODES:
         raise ValueError(f"Expected mode in {MODES} or a registry model. Received: "
                          f"mode={mode!r}, model={model!r}.")
@@ -778,3 +783,65 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
         f"The input looks like {looks} (min {low.min():.4g}, max {high.max():.4g}, "
         f"channel means {means}); {who} expects {_MODE_TEXT[expected]}.",
         _input_fix(likely, expected, spec))
+
+
+# ------------------------------------------------------------------ for the extractor
+
+
+def extractor_expectation(model: Any, include_preprocessing: bool = False
+                          ) -> tuple[str | None, str | None]:
+    """(registry name, mode) that a feature extractor's input is checked against.
+
+    Parameters
+    ----------
+    model : str, keras.Model or other
+        The extractor's ``model`` parameter (see :func:`model_spec_of`).
+    include_preprocessing : bool, default=False
+        The model applies its mode itself: it expects raw pixels (mode ``"none"``).
+
+    Returns
+    -------
+    (str or None, str or None)
+        ``(None, None)`` when the model is unknown: nothing is checked.
+
+    Examples
+    --------
+    >>> extractor_expectation("resnet50"), extractor_expectation("resnet50", True)
+    (('ResNet50', 'caffe'), ('ResNet50', 'none'))
+    """
+    spec = model_spec_of(model)
+    if spec is None:
+        return None, None
+    return spec.name, "none" if include_preprocessing else spec.mode
+
+
+def layout_of(sample_shape: Sequence[int | None]) -> str:
+    """``"channels_first"`` for a ``(C, H, W)`` sample shape with C in 1, 3, 4 and a last
+    axis that is not; ``"channels_last"`` otherwise."""
+    shape = tuple(sample_shape)
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
+        return "channels_first"
+    return "channels_last"
+
+
+def warn_on_input(batch: Any, *, mode: str, model: str | None, who: str,
+                  data_format: str = "channels_last", stacklevel: int = 2) -> None:
+    """Run :func:`check_input_statistics` and warn
+    (:class:`~skprep.exceptions.PreprocessingMismatchWarning`) when it finds something.
+
+    Parameters
+    ----------
+    batch : ndarray
+        The first batch the model sees.
+    mode, model, data_format
+        As in :func:`check_input_statistics`.
+    who : str
+        The checking object, first in the message (``"KerasFeatureExtractor('resnet50')"``).
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`.
+    """
+    finding = check_input_statistics(batch, mode, model=model, data_format=data_format)
+    if finding is not None:
+        warnings.warn(PreprocessingMismatchWarning(
+            f"{who}: {finding.message} Silence this check with check_input=False.",
+            [finding]), stacklevel=stacklevel + 1)

@@ -93,7 +93,8 @@ def test_registry_pipelines_are_clean(spec, photos):
     # what the normalizer makes of real photos passes the input check for this model
     batch = KerasModeNormalizer(model=spec.name).fit_transform(photos)
     assert check_input_statistics(batch, model=spec.name) is None
-    assert check_input_statistics(photos, model=spec.name, ) is None or spec.mode != "none"
+    raw = check_input_statistics(photos, model=spec.name)
+    assert (raw is None) if spec.builtin_preprocessing else (raw.code == "input-looks-raw")
 
 
 @pytest.mark.parametrize("kind", ["photos", "flat", "flat-colour", "dark", "black", "white",
@@ -431,3 +432,32 @@ def test_model_spec_learned_from_a_keras_model_name(keras):
     assert codes(check_pipeline(pipe)) == ["normalizer-mode-mismatch", "input-size-differs"]
     pipe.set_params(kerasfeatureextractor__model=own)
     assert check_pipeline(pipe) == []  # unknown expectation: silent
+
+
+def test_extractor_expectation_and_layout():
+    from skprep.guard import extractor_expectation, layout_of
+
+    assert extractor_expectation("densenet_201") == ("DenseNet201", "torch")
+    assert extractor_expectation("ConvNeXtTiny", include_preprocessing=True) == (
+        "ConvNeXtTiny", "none")
+    assert extractor_expectation("model.keras") == (None, None)
+    assert extractor_expectation(object()) == (None, None)
+    assert layout_of((224, 224, 3)) == "channels_last"
+    assert layout_of((3, 224, 224)) == "channels_first"
+    assert layout_of((None, None, 3)) == "channels_last"
+    assert layout_of((3, 3, 3)) == "channels_last"
+    assert layout_of((128,)) == "channels_last"
+
+
+def test_warn_on_input_names_the_extractor_and_how_to_silence(photos):
+    from skprep.guard import warn_on_input
+
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        warn_on_input(photos, mode="caffe", model="VGG16", who="KerasFeatureExtractor('vgg16')")
+    [warning] = record
+    text = str(warning.message)
+    assert text.startswith("KerasFeatureExtractor('vgg16'): The input looks like raw 0-255")
+    assert text.endswith("Silence this check with check_input=False.")
+    assert [f.code for f in warning.message.findings] == ["input-looks-raw"]
+    # an explicit mode wins over the model's: include_preprocessing=True expects raw pixels
+    warn_on_input(photos, mode="none", model="VGG16", who="x")
