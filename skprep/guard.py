@@ -311,8 +311,8 @@ def _check_inside(ctx: _Context, active: list[_Step], include: bool) -> list[Pre
         else:
             findings.append(_finding(
                 "normalized-inside-model", "error", (step.name, ext),
-                f"{spec.name} normalizes its input inside the model and expects "
-                f"{_MODE_TEXT['none']}; {_describe(step)} normalizes it a second time.",
+                f"{spec.name} expects raw RGB pixels in 0-255 and normalizes them inside the "
+                f"model; {_describe(step)} normalizes them before, so twice.",
                 f"remove step {step.name!r} (or use {_right_normalizer(spec)}, a float32 "
                 "cast)"))
     return findings
