@@ -16,10 +16,17 @@ four Keras modes) is an affine map per channel, so the batch's per-channel min a
 give back the raw pixels ``p`` would have had to see. ``p`` is *possible* when those
 lie in [0, 255]. The check warns when the expected mode is impossible, or when another
 possible preprocessing explains the batch as a real photo (a raw range of at least 64
-levels) while the expected one needs an almost flat image (8 times narrower), or when a
-batch of ``tf``/``torch`` input has no negative value but spans most of [0, 1]
-(pixels divided by 255). A flat or dark image stays silent in every mode: all its
-explanations are equally narrow.
+levels) while the expected one needs an almost flat image (8 times narrower). Two
+signatures add to that: ``tf``/``torch`` input with no negative value, a near-black
+value in every channel and most of [0, 1] spanned is pixels divided by 255; ``torch``
+input that stops exactly at -1 or 1 is ``tf`` mode (black and white pixels). Integer
+input is raw pixels (no normalizer outputs integers).
+
+A flat or dark image stays silent in every mode (all its explanations are equally
+narrow), and so does a wrongly preprocessed batch that is flat or dark enough to be
+ambiguous: the check errs on the side of silence. One known false alarm: ``tf`` input
+whose darkest value in every channel is just above mid-grey (128 to 134) and that spans most
+of the upper half looks like pixels divided by 255.
 
 Examples
 --------
