@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ._constants import CAFFE_MEAN_BGR, MODES, PIXEL_MAX, TF_SCALE, TORCH_MEAN_RGB, TORCH_STD_RGB
+from ._constants import CHANNELS, MODES, PIXEL_MAX
 from .exceptions import (
     SEVERITIES,
     PreprocessingFinding,
@@ -60,6 +60,7 @@ from .exceptions import (
     PreprocessingMismatchWarning,
     UnknownModelError,
 )
+from .normalize import mode_arithmetic
 from .registry import ModelSpec, get_model_spec, list_models
 
 __all__ = [
@@ -432,8 +433,6 @@ def _check_size(ctx: _Context, loader: _Step, target: Any,
 
 def _check_loader(ctx: _Context) -> list[PreprocessingFinding]:
     """The loader's size and colour mode against the extractor's input."""
-    from ._decode import CHANNELS
-
     if ctx.extractor is None:
         return []
     loaders = [i for i, s in enumerate(ctx.before) if s.kind == "loader"]
@@ -604,15 +603,21 @@ _UNIT_DARK = 0.05  # ... with a pixel this dark in every channel
 
 
 def _candidates(n_channels: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per output channel ``raw = x * scale + offset`` of each preprocessing."""
+    """Per output channel ``raw = x * scale + offset`` of each preprocessing, from the one
+    translation of the Keras modes (:func:`~skprep.normalize.mode_arithmetic`); ``"unit"``
+    is ``x / 255``. caffe and torch only for 3 channels."""
     ones = np.ones(n_channels)
-    maps = {"none": (ones, 0 * ones), "unit": (PIXEL_MAX * ones, 0 * ones),
-            "tf": (TF_SCALE * ones, TF_SCALE * ones)}
-    if n_channels == 3:
-        maps["torch"] = (PIXEL_MAX * np.asarray(TORCH_STD_RGB),
-                         PIXEL_MAX * np.asarray(TORCH_MEAN_RGB))
-        maps["caffe"] = (ones, np.asarray(CAFFE_MEAN_BGR))
-    return maps
+    maps = {"unit": (PIXEL_MAX * ones, 0 * ones)}
+    for mode in ("none", "tf", "torch", "caffe"):  # the order ties are listed in
+        arith = mode_arithmetic(mode)
+        per_rgb_channel = arith.std is not None or np.ndim(arith.mean) or arith.flip
+        if per_rgb_channel and n_channels != 3:
+            continue
+        divisor = 1.0 if arith.divisor is None else arith.divisor
+        std = ones if arith.std is None else np.asarray(arith.std)
+        mean = np.broadcast_to(0.0 if arith.mean is None else arith.mean, (n_channels,))
+        maps[mode] = (divisor * std, divisor * mean)
+    return {name: maps[name] for name in ("none", "unit", "tf", "torch", "caffe") if name in maps}
 
 
 _ROW_PIXELS = 2048  # pixels per row of the wide view the channel reductions run over
