@@ -418,10 +418,16 @@ def test_channel_stats_match_numpy():
             np.testing.assert_allclose(np.array(first), np.array((low, high, mean)), rtol=1e-6)
 
 
+@pytest.fixture(scope="module")
+def mobilenet_backbone(keras):
+    """keras.applications.MobileNetV2 at 32x32, random weights: a user's own keras.Model."""
+    return keras.applications.MobileNetV2(include_top=False, weights=None,
+                                          input_shape=(32, 32, 3), pooling="avg")
+
+
 @pytest.mark.keras
-def test_model_spec_learned_from_a_keras_model_name(keras):
-    backbone = keras.applications.MobileNetV2(include_top=False, weights=None,
-                                              input_shape=(32, 32, 3), pooling="avg")
+def test_model_spec_learned_from_a_keras_model_name(keras, mobilenet_backbone):
+    backbone = mobilenet_backbone
     assert model_spec_of(backbone).name == "MobileNetV2"
     wrapped = keras.Sequential([keras.Input((32, 32, 3)), backbone, keras.layers.Dense(2)])
     assert model_spec_of(wrapped).name == "MobileNetV2"
@@ -461,3 +467,107 @@ def test_warn_on_input_names_the_extractor_and_how_to_silence(photos):
     assert [f.code for f in warning.message.findings] == ["input-looks-raw"]
     # an explicit mode wins over the model's: include_preprocessing=True expects raw pixels
     warn_on_input(photos, mode="none", model="VGG16", who="x")
+
+
+# ------------------------------------------------------------------ the extractor's guard
+
+
+@pytest.fixture(scope="module")
+def small_photos(photo_files) -> np.ndarray:
+    """The six JPEG sample photos and crops at 32x32, uint8."""
+    return ImageLoader((32, 32)).fit_transform(photo_files["jpeg"])
+
+
+def _extractor(model="mobilenet_v2", **params):
+    shape = {"input_shape": (32, 32, 3)} if isinstance(model, str) else {}
+    return KerasFeatureExtractor(model, weights=None, batch_size=4, **shape, **params).fit()
+
+
+def _input_warnings(record) -> list:
+    return [w for w in record if issubclass(w.category, PreprocessingMismatchWarning)]
+
+
+@pytest.fixture(scope="module")
+def named_tiny(keras) -> bytes:
+    """A fitted extractor on a tiny keras.Model of the user's, named like MobileNetV2 (so
+    its input is checked against tf mode), pickled: each test unpickles a fresh one whose
+    first batch has not been checked yet."""
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+                              keras.layers.GlobalAveragePooling2D()], name="mobilenetv2")
+    return pickle.dumps(_extractor(model))
+
+
+@pytest.mark.keras
+def test_extractor_warns_once_on_its_first_batch(keras, small_photos):
+    import warnings
+
+    ext = _extractor()  # the registry's MobileNetV2 at 32x32
+    assert (ext.expected_input_model_, ext.expected_input_mode_) == ("MobileNetV2", "tf")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        first = ext.transform(small_photos)
+        ext.transform(small_photos)
+    [warning] = _input_warnings(record)
+    assert [f.code for f in warning.message.findings] == ["input-looks-raw"]
+    assert str(warning.message).startswith("KerasFeatureExtractor('MobileNetV2'): The input "
+                                           "looks like raw 0-255 pixels")
+    assert "add KerasModeNormalizer(model='MobileNetV2') before the extractor" in str(
+        warning.message)
+    assert warning.filename == __file__  # points at the caller of transform
+    # the check changes nothing: same features, fitted state untouched
+    np.testing.assert_array_equal(first, ext.transform(small_photos))
+
+
+@pytest.mark.keras
+def test_extractor_check_right_input_off_and_pickled(named_tiny, small_photos):
+    ext = pickle.loads(named_tiny)
+    assert (ext.expected_input_model_, ext.expected_input_mode_) == ("MobileNetV2", "tf")
+    # the right input is silent (warnings are errors here); so is what comes after it
+    ext.transform(KerasModeNormalizer(model="mobilenet_v2").fit_transform(small_photos))
+    ext.transform(small_photos)
+    # turned off
+    pickle.loads(named_tiny).set_params(check_input=False).transform(small_photos)
+    # a new process (unpickled) checks its first batch again, and so does a refit
+    for fresh in (pickle.loads(named_tiny), pickle.loads(pickle.dumps(ext)), ext.fit()):
+        with pytest.warns(PreprocessingMismatchWarning):
+            fresh.transform(small_photos / 255.0)
+
+
+@pytest.mark.keras
+def test_extractor_check_is_once_across_threads(named_tiny, small_photos):
+    import threading
+    import warnings
+
+    ext = pickle.loads(named_tiny)
+    start = threading.Barrier(6)
+
+    def run():
+        start.wait()
+        ext.transform(small_photos)
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=run) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(_input_warnings(record)) == 1
+
+
+@pytest.mark.keras
+def test_extractor_with_include_preprocessing_expects_raw_pixels(keras, small_photos):
+    ext = _extractor(include_preprocessing=True)
+    assert ext.expected_input_mode_ == "none"
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        ext.transform(preprocess(small_photos, "tf"))
+    assert [f.code for f in record[0].message.findings] == ["input-looks-tf"]
+
+
+@pytest.mark.keras
+def test_extractor_on_a_users_own_model_is_silent(keras, small_photos):
+    own = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+                            keras.layers.GlobalAveragePooling2D()], name="mine")
+    silent = _extractor(own)
+    assert (silent.expected_input_model_, silent.expected_input_mode_) == (None, None)
+    silent.transform(small_photos / 255.0)  # unknown expectation: no warning
