@@ -234,6 +234,22 @@ def _build_feature_steps(args: argparse.Namespace):
     return ImageLoader(target_size=tuple(size)), normalizer, extractor
 
 
+def _check_feature_steps(loader, normalizer, extractor) -> None:
+    """check_pipeline on the command's steps: findings on stderr. The extractor's own
+    first-batch check stays on only when the steps agree (one report per mistake)."""
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    steps = [("loader", loader), ("normalizer", normalizer), ("extractor", extractor)]
+    # the normalizer is fitted batch by batch below: "not fitted" is not a finding here
+    findings = [f for f in check_pipeline(Pipeline([s for s in steps if s[1] is not None]))
+                if f.severity != "info" and f.code != "step-not-fitted"]
+    for finding in findings:
+        print(f"skprep: warning: {finding}", file=sys.stderr)
+    extractor.set_params(check_input=not findings)
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -244,6 +260,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     paths = collect_images(args.images)
     loader, normalizer, extractor = _build_feature_steps(args)
+    _check_feature_steps(loader, normalizer, extractor)
     n_chunks = -(-len(paths) // args.batch_size)
     outputs = []
     for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
@@ -332,6 +349,41 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _load_quietly(path: str, allow_pickle: bool):
+    """_load_bundle without skprep.load's preprocessing warning: info lists the findings."""
+    import warnings
+
+    from .exceptions import PreprocessingMismatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreprocessingMismatchWarning)
+        return _load_bundle(path, allow_pickle)
+
+
+def _preprocessing_findings(pipe: Any) -> list[dict] | None:
+    """check_pipeline's findings as dicts; None for an estimator that is not a Pipeline."""
+    import dataclasses
+
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    if not isinstance(pipe, Pipeline):
+        return None
+    return [dataclasses.asdict(finding) for finding in check_pipeline(pipe)]
+
+
+def _print_findings(findings: list[dict] | None) -> None:
+    if findings is None:
+        return
+    if not findings:
+        print("preprocessing: ok (the steps agree with the model)")
+        return
+    print("preprocessing:")
+    for finding in findings:
+        print(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import zipfile
 
@@ -349,7 +401,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
                       "metadata", "keras_models")})
     status = 0
     try:
-        pipe = _load_bundle(args.bundle, args.allow_pickle)
+        pipe = _load_quietly(args.bundle, args.allow_pickle)
         info["checksum"] = "ok (every member matches its sha256)" if bundle else "n/a (no header)"
     except BundleIntegrityError as exc:  # still show what the manifest says
         pipe, status = None, 1
@@ -363,11 +415,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
              if hasattr(step, "get_params") else {}}
             for name, step in steps
         ]
+        info["preprocessing"] = _preprocessing_findings(pipe)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return status
     for key, value in info.items():
-        if key == "steps":
+        if key in ("steps", "preprocessing"):
             continue
         if isinstance(value, dict):
             print(f"{key}:")
@@ -383,6 +436,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"  {step['name']}: {step['class']}")
             for key, value in step["params"].items():
                 print(f"    {key} = {value}")
+    _print_findings(info.get("preprocessing"))
     if status:
         print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
               file=sys.stderr)

@@ -359,8 +359,8 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self._runtime = runtime
         self.model_name_ = spec.name if spec is not None else None
         self.preprocessing_mode_ = spec.mode if spec is not None else None
-        # an unpickled user model comes back as a blob: ask the model it was loaded into
-        named = model if isinstance(self.model, KerasModelBlob) else self.model
+        # a model file or an unpickled model (a blob): ask the model it was loaded into
+        named = self.model if spec is not None or is_keras_model(self.model) else model
         self.expected_input_model_, self.expected_input_mode_ = extractor_expectation(
             named, self.include_preprocessing)
         self._unchecked = threading.Lock()  # held once taken: the first batch is checked

@@ -112,7 +112,7 @@ def warn_findings(findings: Sequence[PreprocessingFinding], where: str, *,
     findings : sequence of PreprocessingFinding
         As returned by :func:`check_pipeline`.
     where : str
-        What was checked, for the message (``"make_image_pipeline(...).fit"``).
+        What was checked, first in the message (``"skprep.load('model.skprep')"``).
     min_severity : {"info", "warning", "error"}, default="warning"
         Findings below this severity are not warned about.
     stacklevel : int, default=2
@@ -286,7 +286,10 @@ def _context(steps: list[_Step]) -> _Context:
         return _Context(steps, None, None, steps, {})
     extractor = steps[index]
     params = extractor.estimator.get_params(deep=False)
-    return _Context(steps, extractor, model_spec_of(params["model"]), steps[:index], params)
+    spec = model_spec_of(params["model"])
+    if spec is None:  # a fitted extractor knows what it learned (also from an unpickled model)
+        spec = _spec_from_name(getattr(extractor.estimator, "expected_input_model_", None))
+    return _Context(steps, extractor, spec, steps[:index], params)
 
 
 def _describe(step: _Step) -> str:
@@ -396,7 +399,7 @@ def _extractor_input_shape(ctx: _Context) -> tuple | None:
     own = getattr(model, "input_shape", None)  # a keras.Model's public attribute
     if isinstance(own, tuple) and len(own) == 4:
         return tuple(own[1:])
-    return None
+    return getattr(ctx.extractor.estimator, "input_shape_", None)  # fitted
 
 
 def _check_size(ctx: _Context, loader: _Step, target: Any,
@@ -574,7 +577,7 @@ def check_pipeline(pipe: Any, raise_on: str | None = None) -> list[Preprocessing
     >>> from skprep import check_pipeline, make_image_pipeline
     >>> check_pipeline(make_image_pipeline("resnet50"))
     []
-    >>> pipe = make_image_pipeline("efficientnetb0", normalizer__model="mobilenet_v2")
+    >>> pipe = make_image_pipeline("efficientnetb0").set_params(normalizer__model="mobilenet_v2")
     >>> [(f.code, f.severity, f.steps) for f in check_pipeline(pipe)]
     [('normalized-inside-model', 'error', ('normalizer', 'extractor'))]
     """

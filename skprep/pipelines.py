@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
+from .guard import check_pipeline, warn_findings
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
 from .registry import get_model_spec, parse_input_size
@@ -101,4 +102,6 @@ def make_image_pipeline(
                 "extractor__pooling='max')."
             )
         pipe.set_params(**overrides)
+        # overrides can undo what the pipeline gets right: say so now, not after training
+        warn_findings(check_pipeline(pipe), f"make_image_pipeline({model_name!r})")
     return pipe

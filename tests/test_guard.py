@@ -189,8 +189,12 @@ def test_normalized_input_to_a_model_that_normalizes_inside_is_seen(model, photo
 
 
 def test_include_preprocessing_after_a_normalizer(photo_files):
-    pipe = make_image_pipeline("resnet50", extractor__include_preprocessing=True)
+    with pytest.warns(PreprocessingMismatchWarning) as record:  # overrides are checked
+        pipe = make_image_pipeline("resnet50", extractor__include_preprocessing=True)
     [finding] = check_pipeline(pipe)
+    assert record[0].message.findings == [finding]
+    assert str(record[0].message).startswith("make_image_pipeline('resnet50'): the "
+                                             "preprocessing does not fit the model:")
     assert (finding.code, finding.severity, finding.steps) == (
         "include-preprocessing-after-normalizer", "error", ("normalizer", "extractor"))
     assert finding.fix == ("remove step 'normalizer', or set include_preprocessing=False on "
@@ -290,7 +294,8 @@ def test_loader_size_against_the_extractor(photo_files):
 
 @pytest.mark.parametrize("color_mode,channels", [("grayscale", 1), ("rgba", 4)])
 def test_color_mode_against_the_model_channels(color_mode, channels, photo_files):
-    pipe = make_image_pipeline("densenet121", loader__color_mode=color_mode)
+    with pytest.warns(PreprocessingMismatchWarning):
+        pipe = make_image_pipeline("densenet121", loader__color_mode=color_mode)
     found = check_pipeline(pipe)
     assert codes(found) == ["channels-mismatch"]
     assert found[0].fix == "set color_mode='rgb' on step 'loader'"
@@ -299,7 +304,8 @@ def test_color_mode_against_the_model_channels(color_mode, channels, photo_files
 
 
 def test_data_format_agreement(photos):
-    pipe = make_image_pipeline("inceptionv3", normalizer__data_format="channels_first")
+    with pytest.warns(PreprocessingMismatchWarning):
+        pipe = make_image_pipeline("inceptionv3", normalizer__data_format="channels_first")
     [finding] = check_pipeline(pipe)
     assert (finding.code, finding.steps) == ("data-format-mismatch", ("normalizer",))
     assert finding.fix == "set data_format='channels_last' on step 'normalizer'"
@@ -571,3 +577,75 @@ def test_extractor_on_a_users_own_model_is_silent(keras, small_photos):
     silent = _extractor(own)
     assert (silent.expected_input_model_, silent.expected_input_mode_) == (None, None)
     silent.transform(small_photos / 255.0)  # unknown expectation: no warning
+
+
+# ------------------------------------------------------------------ where the checks run
+
+
+@pytest.mark.keras
+def test_load_warns_about_a_saved_mismatch(keras, named_tiny, small_photos, tmp_path):
+    import joblib
+
+    import skprep
+
+    pipe = Pipeline([("norm", KerasModeNormalizer("caffe")), ("ext", pickle.loads(named_tiny))])
+    with pytest.warns(PreprocessingMismatchWarning) as record:  # the first batch
+        pipe.fit_transform(small_photos)
+    assert [f.code for f in record[0].message.findings] == ["input-looks-caffe"]
+    path = tmp_path / "wrong.skprep"
+    skprep.save(pipe, path)
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        loaded = skprep.load(path)
+    assert [f.code for f in record[0].message.findings] == ["normalizer-mode-mismatch"]
+    assert str(record[0].message).startswith(f"skprep.load({str(path)!r}): ")
+    assert isinstance(loaded, Pipeline)
+    joblib.dump(pipe, tmp_path / "wrong.joblib")
+    with pytest.warns(PreprocessingMismatchWarning):
+        skprep.load(tmp_path / "wrong.joblib", allow_pickle=True)
+    pipe.set_params(norm=KerasModeNormalizer(model="mobilenet_v2")).fit_transform(small_photos)
+    skprep.save(pipe, tmp_path / "right.skprep")
+    skprep.load(tmp_path / "right.skprep")  # no warning
+
+
+def _wrong_bundle(named_tiny, small_photos, path):
+    import skprep
+
+    pipe = Pipeline([("norm", KerasModeNormalizer("caffe")), ("ext", pickle.loads(named_tiny))])
+    with pytest.warns(PreprocessingMismatchWarning):
+        pipe.fit_transform(small_photos)
+    skprep.save(pipe, path)
+    return path
+
+
+@pytest.mark.keras
+def test_cli_info_lists_a_bundles_findings(named_tiny, small_photos, tmp_path, capsys):
+    import json
+
+    from skprep.cli import main
+
+    path = str(_wrong_bundle(named_tiny, small_photos, tmp_path / "wrong.skprep"))
+    assert main(["info", path]) == 0  # no warning either (warnings are errors here)
+    out = capsys.readouterr().out
+    assert ("preprocessing:\n  [error] normalizer-mode-mismatch: step 'norm' "
+            "(KerasModeNormalizer, mode 'caffe') does not match step 'ext': MobileNetV2 "
+            "expects tf mode") in out
+    assert main(["info", path, "--json"]) == 0
+    [finding] = json.loads(capsys.readouterr().out)["preprocessing"]
+    assert (finding["code"], finding["steps"]) == ("normalizer-mode-mismatch", ["norm", "ext"])
+    assert finding["fix"] == "replace step 'norm' with KerasModeNormalizer(model='MobileNetV2')"
+
+
+@pytest.mark.keras
+def test_cli_features_runs_the_checks(keras, photo_files, tmp_path, capsys):
+    from skprep.cli import main
+
+    out = tmp_path / "f.npz"
+    args = ["features", *photo_files["png"][:2], "--model", "mobilenet_v2", "--weights", "none",
+            "--input-size", "32", "-o", str(out)]
+    assert main([*args, "--mode", "caffe"]) == 0
+    err = capsys.readouterr().err
+    assert ("skprep: warning: [error] normalizer-mode-mismatch: step 'normalizer' "
+            "(KerasModeNormalizer, mode 'caffe') does not match step 'extractor'") in err
+    assert np.load(out)["features"].shape == (2, 1280)
+    assert main(args) == 0  # the model's own mode: nothing to say
+    assert "warning" not in capsys.readouterr().err

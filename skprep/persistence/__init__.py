@@ -15,7 +15,10 @@ an explicit list of trusted types (scikit-learn's, numpy's and skprep's own), lo
 Keras models with ``safe_mode=True``, and refuses pickle unless ``allow_pickle=True``.
 """
 
-from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, load, read_manifest, save
+import functools
+
+from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, read_manifest, save
+from ._bundle import load as _load_bundle
 from ._walk import find_keras_extractors, iter_estimators
 
 __all__ = [
@@ -27,3 +30,16 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
 ]
+
+
+@functools.wraps(_load_bundle)
+def load(path, **options):
+    estimator = _load_bundle(path, **options)
+    # a pipeline whose preprocessing does not fit its model is worth a warning at load time
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        from ..guard import check_pipeline, warn_findings
+
+        warn_findings(check_pipeline(estimator), f"skprep.load({str(path)!r})")
+    return estimator
