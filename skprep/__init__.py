@@ -52,6 +52,8 @@ _LAZY: dict[str, str] = {
     "PreprocessingFinding": "exceptions",
     "PreprocessingMismatchError": "exceptions",
     "PreprocessingMismatchWarning": "exceptions",
+    "ImageAugmenter": "augment",
+    "AugmentationParameterError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -5,8 +5,9 @@
   :class:`~skprep.exceptions.PreprocessingFinding`: the normalizer's mode against the
   extractor's model family, a standardizer in place of the mode, a model normalized
   twice or not at all, the loader's size, colour mode and the data format against the
-  model's input, a head left unfitted, text steps in an image pipeline. Nested
-  pipelines are walked (step names ``"outer__inner"``).
+  model's input, an augmenter's contrast / brightness after the normalizer, a head left
+  unfitted, text steps in an image pipeline. Nested pipelines (also imbalanced-learn's)
+  are walked (step names ``"outer__inner"``).
 * :func:`check_input_statistics` looks at one batch (per-channel min / max / mean, one
   pass) and tells whether it can be the output of the mode a model expects on natural
   images. :class:`~skprep.KerasFeatureExtractor` runs it on its first batch.
@@ -195,7 +196,7 @@ def model_spec_of(model: Any) -> ModelSpec | None:
 class _Step:
     name: str
     estimator: Any
-    kind: str  # loader, normalizer, standardizer, extractor, text, other
+    kind: str  # loader, augmenter, normalizer, standardizer, extractor, text, other
     mode: str | None = None  # normalizers: the resolved mode
 
 
@@ -236,6 +237,9 @@ def _classify(name: str, est: Any) -> _Step:
         return _Step(name, est, "extractor")
     if _is_text_step(est):
         return _Step(name, est, "text")
+    augment = sys.modules.get(f"{__package__}.augment")  # not imported: none in any pipeline
+    if augment is not None and isinstance(est, augment.ImageAugmenter):
+        return _Step(name, est, "augmenter")
     if isinstance(est, FunctionTransformer):
         mode = _keras_function_mode(est.get_params(deep=False)["func"])
         if mode is not None:
@@ -476,7 +480,7 @@ def _check_data_format(ctx: _Context) -> list[PreprocessingFinding]:
             layout, source = "channels_last", f"step {step.name!r} outputs channels-last batches"
         elif step.kind == "other":
             layout = None
-        elif step.kind in ("normalizer", "standardizer") and "data_format" in (
+        elif step.kind in ("normalizer", "standardizer", "augmenter") and "data_format" in (
                 params := step.estimator.get_params(deep=False)):
             fmt = params["data_format"]
             if layout is not None and fmt != layout:
@@ -497,9 +501,29 @@ def _check_data_format(ctx: _Context) -> list[PreprocessingFinding]:
     return findings
 
 
+def _check_augmenter(ctx: _Context) -> list[PreprocessingFinding]:
+    """An augmenter's contrast / brightness work on 0-255 pixels (and clip to them)."""
+    findings, normalized = [], []
+    for step in ctx.steps:
+        if step.kind in ("normalizer", "standardizer") and step.mode != "none":
+            normalized.append(step.name)
+        elif step.kind == "augmenter" and normalized:
+            params = step.estimator.get_params(deep=False)
+            if params.get("contrast") is None and params.get("brightness") is None:
+                continue  # geometric operations only: any scale will do
+            findings.append(_finding(
+                "augmenter-after-normalizer", "error", (normalized[-1], step.name),
+                f"{_describe(step)} changes contrast and brightness on 0-255 pixels and clips "
+                f"to [0, 255], but step {normalized[-1]!r} before it has normalized them: "
+                "every negative value becomes 0.",
+                f"move step {step.name!r} before step {normalized[0]!r} (right after the "
+                "loader)"))
+    return findings
+
+
 def _check_text(ctx: _Context) -> list[PreprocessingFinding]:
-    image = [s.name for s in ctx.steps if s.kind in ("loader", "normalizer", "standardizer",
-                                                     "extractor")]
+    image = [s.name for s in ctx.steps if s.kind in ("loader", "augmenter", "normalizer",
+                                                     "standardizer", "extractor")]
     if not image:
         return []
     return [_finding(
@@ -549,8 +573,10 @@ def check_pipeline(pipe: Any, raise_on: str | None = None) -> list[Preprocessing
     (EfficientNet, EfficientNetV2, ConvNeXt, MobileNetV3), a normalizer before an
     extractor with ``include_preprocessing=True``, no normalizer before a caffe / tf /
     torch model, a :class:`~skprep.DatasetStatsStandardizer` in place of the model's
-    mode, a loader whose size, colour mode or data format disagree with the model, text
-    steps in an image pipeline, and steps left unfitted in a fitted pipeline. A model
+    mode, a loader whose size, colour mode or data format disagree with the model, an
+    :class:`~skprep.ImageAugmenter` changing contrast or brightness after the normalizer
+    (they work on 0-255 pixels and clip to them), text steps in an image pipeline, and
+    steps left unfitted in a fitted pipeline. A model
     the registry does not know (a ``keras.Model`` of your own, unless named like a
     ``keras.applications`` model) is not checked for its normalization.
 
@@ -590,7 +616,7 @@ def check_pipeline(pipe: Any, raise_on: str | None = None) -> list[Preprocessing
             f"{type(pipe).__name__}.")
     ctx = _context(_flatten(pipe))
     findings = [*_check_normalization(ctx), *_check_loader(ctx), *_check_data_format(ctx),
-                *_check_text(ctx), *_check_fitted(ctx)]
+                *_check_augmenter(ctx), *_check_text(ctx), *_check_fitted(ctx)]
     if rank is not None and any(_severity_rank(f.severity) >= rank for f in findings):
         raise PreprocessingMismatchError(findings)
     return findings

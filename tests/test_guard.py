@@ -649,3 +649,43 @@ def test_cli_features_runs_the_checks(keras, photo_files, tmp_path, capsys):
     assert np.load(out)["features"].shape == (2, 1280)
     assert main(args) == 0  # the model's own mode: nothing to say
     assert "warning" not in capsys.readouterr().err
+
+
+def test_augmenter_belongs_before_the_normalizer():
+    pytest.importorskip("imblearn")
+    from imblearn.pipeline import Pipeline as SamplerPipeline
+
+    from skprep import ImageAugmenter
+
+    right = make_image_pipeline("resnet50", LogisticRegression(), augment=ImageAugmenter())
+    assert isinstance(right, Pipeline) and check_pipeline(right) == []
+    wrong = SamplerPipeline([("loader", ImageLoader((224, 224))),
+                             ("norm", KerasModeNormalizer(model="resnet50")),
+                             ("aug", ImageAugmenter(contrast=0.1, brightness=None)),
+                             ("ext", KerasFeatureExtractor("resnet50"))])
+    [finding] = check_pipeline(wrong)
+    assert (finding.code, finding.severity, finding.steps) == (
+        "augmenter-after-normalizer", "error", ("norm", "aug"))
+    assert finding.fix == "move step 'aug' before step 'norm' (right after the loader)"
+    # what the finding says: the normalized photo loses its negative half
+    normalized = preprocess(np.stack(load_photos())[:, ::8, ::8], "caffe")
+    augmented, _ = ImageAugmenter(contrast=0.1, brightness=None, rotation=None, zoom=None,
+                                  translation=None, flip=None, n_views=1,
+                                  random_state=0).fit_resample(normalized, [0, 1])
+    assert normalized.min() < -100 and augmented[1::2].min() >= 0  # views follow originals
+    # geometric operations only: fine anywhere
+    wrong.set_params(aug=ImageAugmenter(contrast=None, brightness=None))
+    assert check_pipeline(wrong) == []
+    wrong.set_params(aug=ImageAugmenter(data_format="channels_first"))
+    assert [f.code for f in check_pipeline(wrong)] == ["data-format-mismatch",
+                                                      "augmenter-after-normalizer"]
+    # an augmenter does not hide a missing normalizer
+    no_norm = SamplerPipeline([("loader", ImageLoader((224, 224))), ("aug", ImageAugmenter()),
+                               ("ext", KerasFeatureExtractor("densenet121"))])
+    assert codes(check_pipeline(no_norm)) == ["missing-normalizer"]
+
+
+def load_photos():
+    from sklearn.datasets import load_sample_images
+
+    return load_sample_images().images
