@@ -69,6 +69,7 @@ __all__ = [
     "check_input_statistics",
     "model_spec_of",
     "warn_findings",
+    "warn_before_fit",
     "extractor_expectation",
     "layout_of",
     "warn_on_input",
@@ -125,6 +126,27 @@ def warn_findings(findings: Sequence[PreprocessingFinding], where: str, *,
         text = "\n".join([f"{where}: the preprocessing does not fit the model:",
                           *(f"  - {f}" for f in kept)])
         warnings.warn(PreprocessingMismatchWarning(text, kept), stacklevel=stacklevel + 1)
+
+
+#: findings about what is fitted: a fit about to run settles them
+_FIT_STATE_CODES = frozenset({"head-not-fitted", "step-not-fitted"})
+
+
+def warn_before_fit(pipe: Any, where: str, *, stacklevel: int = 2) -> None:
+    """Warn about ``pipe``'s findings (severity "warning" and up) before it is fitted;
+    what is fitted is left out, since the fit settles it.
+
+    Parameters
+    ----------
+    pipe : sklearn.pipeline.Pipeline
+        The pipeline about to be fitted.
+    where : str
+        What is being done, first in the message (``"StreamingPipeline.fit"``).
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn` (2: the caller of the function that calls this).
+    """
+    findings = [f for f in check_pipeline(pipe) if f.code not in _FIT_STATE_CODES]
+    warn_findings(findings, where, stacklevel=stacklevel + 1)
 
 
 # ------------------------------------------------------------------ model expectations

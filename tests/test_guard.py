@@ -689,3 +689,17 @@ def load_photos():
     from sklearn.datasets import load_sample_images
 
     return load_sample_images().images
+
+
+def test_warn_before_fit_leaves_out_what_the_fit_settles(photo_files):
+    from skprep.guard import warn_before_fit
+
+    pipe = _fitted_pipeline(photo_files, LogisticRegression())
+    pipe.set_params(head=LogisticRegression(C=0.5))
+    assert codes(check_pipeline(pipe)) == ["head-not-fitted"]
+    warn_before_fit(pipe, "fit")  # nothing to say: the fit settles it
+    pipe.set_params(norm=KerasModeNormalizer("tf", data_format="channels_first"))
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        warn_before_fit(pipe, "MyPipeline.fit")
+    assert [f.code for f in record[0].message.findings] == ["data-format-mismatch"]
+    assert str(record[0].message).startswith("MyPipeline.fit: the preprocessing does not fit")
