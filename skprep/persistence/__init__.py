@@ -53,3 +53,10 @@ def load(path, **options):
 
         warn_findings(check_pipeline(estimator), f"skprep.load({str(path)!r})")
     return estimator
+
+
+load.__doc__ = (load.__doc__ or "").rstrip() + """
+    PreprocessingMismatchWarning
+        When the loaded pipeline's preprocessing does not fit its model
+        (:func:`skprep.check_pipeline` finds something of severity "warning" or more).
+"""
