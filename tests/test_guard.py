@@ -189,12 +189,8 @@ def test_normalized_input_to_a_model_that_normalizes_inside_is_seen(model, photo
 
 
 def test_include_preprocessing_after_a_normalizer(photo_files):
-    with pytest.warns(PreprocessingMismatchWarning) as record:  # overrides are checked
-        pipe = make_image_pipeline("resnet50", extractor__include_preprocessing=True)
+    pipe = make_image_pipeline("resnet50", extractor__include_preprocessing=True)
     [finding] = check_pipeline(pipe)
-    assert record[0].message.findings == [finding]
-    assert str(record[0].message).startswith("make_image_pipeline('resnet50'): the "
-                                             "preprocessing does not fit the model:")
     assert (finding.code, finding.severity, finding.steps) == (
         "include-preprocessing-after-normalizer", "error", ("normalizer", "extractor"))
     assert finding.fix == ("remove step 'normalizer', or set include_preprocessing=False on "
@@ -294,8 +290,7 @@ def test_loader_size_against_the_extractor(photo_files):
 
 @pytest.mark.parametrize("color_mode,channels", [("grayscale", 1), ("rgba", 4)])
 def test_color_mode_against_the_model_channels(color_mode, channels, photo_files):
-    with pytest.warns(PreprocessingMismatchWarning):
-        pipe = make_image_pipeline("densenet121", loader__color_mode=color_mode)
+    pipe = make_image_pipeline("densenet121", loader__color_mode=color_mode)
     found = check_pipeline(pipe)
     assert codes(found) == ["channels-mismatch"]
     assert found[0].fix == "set color_mode='rgb' on step 'loader'"
@@ -304,8 +299,7 @@ def test_color_mode_against_the_model_channels(color_mode, channels, photo_files
 
 
 def test_data_format_agreement(photos):
-    with pytest.warns(PreprocessingMismatchWarning):
-        pipe = make_image_pipeline("inceptionv3", normalizer__data_format="channels_first")
+    pipe = make_image_pipeline("inceptionv3", normalizer__data_format="channels_first")
     [finding] = check_pipeline(pipe)
     assert (finding.code, finding.steps) == ("data-format-mismatch", ("normalizer",))
     assert finding.fix == "set data_format='channels_last' on step 'normalizer'"
@@ -703,3 +697,45 @@ def test_warn_before_fit_leaves_out_what_the_fit_settles(photo_files):
         warn_before_fit(pipe, "MyPipeline.fit")
     assert [f.code for f in record[0].message.findings] == ["data-format-mismatch"]
     assert str(record[0].message).startswith("MyPipeline.fit: the preprocessing does not fit")
+
+
+def test_streaming_pipeline_checks_itself_when_fitted(photo_files):
+    from skprep import StreamingPipeline
+
+    y = [0, 1, 0, 1, 0, 1]
+    pipe = StreamingPipeline([("loader", ImageLoader((24, 24))),
+                              ("norm", KerasModeNormalizer("tf", data_format="channels_first")),
+                              ("flat", FunctionTransformer(flatten)),
+                              ("head", LogisticRegression())], batch_size=4)
+    for fit in (pipe.fit, pipe[:-1].fit_transform):
+        with pytest.warns(PreprocessingMismatchWarning) as record:
+            fit(photo_files["jpeg"], y)
+        [warning] = _input_warnings(record)
+        assert [f.code for f in warning.message.findings] == ["data-format-mismatch"]
+        assert str(warning.message).startswith(f"StreamingPipeline.{fit.__name__}: ")
+        assert warning.filename == __file__
+    pipe.set_params(norm=KerasModeNormalizer("tf"), head=LogisticRegression(C=2.0))
+    pipe.fit(photo_files["jpeg"], y)  # right, and a head replaced before fit: no warning
+    assert check_pipeline(pipe) == []
+
+
+def test_augmented_make_image_pipeline_checks_its_overrides():
+    pytest.importorskip("imblearn")
+    from skprep import ImageAugmenter
+
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        make_image_pipeline("resnet50", augment=ImageAugmenter(), normalizer__model="vgg16",
+                            loader__color_mode="grayscale")
+    assert [f.code for f in record[0].message.findings] == ["channels-mismatch"]
+    assert str(record[0].message).startswith("make_image_pipeline('resnet50'): ")
+
+
+@pytest.mark.keras
+def test_make_image_pipeline_fit_reports_a_broken_override(keras, photo_files):
+    pipe = make_image_pipeline("mobilenet_v2", LogisticRegression(), weights=None,
+                               input_size=32, normalizer__model="resnet50")
+    with pytest.warns(PreprocessingMismatchWarning) as record:
+        pipe.fit(photo_files["jpeg"], [0, 1, 0, 1, 0, 1])
+    found = [f.code for w in _input_warnings(record) for f in w.message.findings]
+    # the steps disagree (before fitting), and the first batch shows it
+    assert found == ["normalizer-mode-mismatch", "input-looks-caffe"]
