@@ -259,8 +259,8 @@ def _classify(name: str, est: Any) -> _Step:
         return _Step(name, est, "extractor")
     if _is_text_step(est):
         return _Step(name, est, "text")
-    augment = sys.modules.get(f"{__package__}.augment")  # not imported: none in any pipeline
-    if augment is not None and isinstance(est, augment.ImageAugmenter):
+    augmenter = _loaded(f"{__package__}.augment", "ImageAugmenter")
+    if augmenter and isinstance(est, augmenter):
         return _Step(name, est, "augmenter")
     if isinstance(est, FunctionTransformer):
         mode = _keras_function_mode(est.get_params(deep=False)["func"])
@@ -269,17 +269,18 @@ def _classify(name: str, est: Any) -> _Step:
     return _Step(name, est, "other")
 
 
+def _loaded(module: str, *names: str) -> tuple[type, ...]:
+    """Classes of a module already imported (an instance of a class never imported cannot
+    be in a pipeline, so nothing is imported to check)."""
+    found = sys.modules.get(module)
+    return tuple(getattr(found, name) for name in names) if found is not None else ()
+
+
 def _is_text_step(est: Any) -> bool:
-    from sklearn.feature_extraction.text import (
-        CountVectorizer,
-        HashingVectorizer,
-        TfidfVectorizer,
-    )
-
-    from .text import SequencePadder, TextVectorizer
-
-    return isinstance(est, (TextVectorizer, SequencePadder, CountVectorizer, HashingVectorizer,
-                            TfidfVectorizer))
+    text = (*_loaded(f"{__package__}.text", "TextVectorizer", "SequencePadder"),
+            *_loaded("sklearn.feature_extraction.text", "CountVectorizer",
+                     "HashingVectorizer", "TfidfVectorizer"))
+    return bool(text) and isinstance(est, text)
 
 
 def _flatten(pipe: Any, prefix: str = "") -> list[_Step]:
