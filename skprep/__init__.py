@@ -52,6 +52,11 @@ _LAZY: dict[str, str] = {
     "supported_steps": "export",
     "register_converter": "export",
     "ChannelMoments": "stats",
+    "check_pipeline": "guard",
+    "check_input_statistics": "guard",
+    "PreprocessingFinding": "exceptions",
+    "PreprocessingMismatchError": "exceptions",
+    "PreprocessingMismatchWarning": "exceptions",
     "ImageAugmenter": "augment",
     "AugmentationParameterError": "exceptions",
 }
