@@ -143,7 +143,9 @@ def _run_corpus(corpus: str, paths: list[str], repeats: int, pool) -> list[dict]
         del output
         rows.append({"corpus": corpus, "implementation": name, "images_per_s": speeds[name],
                      "median_s": timing["median_s"], "mad_vs_full_decode": mad,
-                     "times_s": timing["times_s"]})
+                     "times_s": timing["times_s"],
+                     "cpu_ms_per_image": timing["cpu_median_s"] / len(paths) * 1e3,
+                     "cpu_times_s": timing["cpu_times_s"]})
     keras_speed = speeds.get(KERAS)
     loader = "skprep ImageLoader, all cores"
     for row in rows:
@@ -181,6 +183,7 @@ def main(argv=None) -> dict:
             rows.extend(_run_corpus(corpus, paths, args.repeats, pool))
     columns = [("corpus", "corpus"), ("implementation", "implementation"),
                ("images_per_s", "images/s"), ("x_keras", "x Keras loop"),
+               ("cpu_ms_per_image", "CPU ms/image"),
                ("mad_vs_full_decode", "MAD vs full decode"), ("target_summary", "targets")]
     info = machine_info()
     table = markdown_table(rows, columns)
