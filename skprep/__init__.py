@@ -45,6 +45,9 @@ _LAZY: dict[str, str] = {
     "UnsupportedStepError": "exceptions",
     "to_keras": "export",
     "supported_steps": "export",
+    "paths_from_directory": "folders",
+    "ImageFolderError": "exceptions",
+    "ImageFolderNotFoundError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -33,6 +33,8 @@ __all__ = [
     "TextInputError",
     "VocabularyError",
     "UnsupportedStepError",
+    "ImageFolderError",
+    "ImageFolderNotFoundError",
 ]
 
 
@@ -218,3 +220,13 @@ class VocabularyError(SkprepError, ValueError):
 
 class UnsupportedStepError(SkprepError, ValueError):
     """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""
+
+
+class ImageFolderError(SkprepError, ValueError):
+    """A folder of images cannot be listed as asked (:func:`skprep.paths_from_directory`):
+    no image files, ``class_names`` that are not sub-folders, labels of the wrong length,
+    or a ``validation_split`` / ``subset`` / ``seed`` combination that cannot work."""
+
+
+class ImageFolderNotFoundError(ImageFolderError, FileNotFoundError):
+    """The folder given to :func:`skprep.paths_from_directory` does not exist or is a file."""
