@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "paths_from_directory": "folders",
     "ImageFolderError": "exceptions",
     "ImageFolderNotFoundError": "exceptions",
+    "quiet_tensorflow": "_quiet",
 }
 
 __all__ = ["__version__", *_LAZY]
