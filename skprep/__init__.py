@@ -49,6 +49,7 @@ _LAZY: dict[str, str] = {
     "ImageFolderError": "exceptions",
     "ImageFolderNotFoundError": "exceptions",
     "quiet_tensorflow": "_quiet",
+    "clear_model_cache": "_model_cache",
 }
 
 __all__ = ["__version__", *_LAZY]
