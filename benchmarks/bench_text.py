@@ -31,6 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the text corpus
 
 import numpy as np  # noqa: E402
 
@@ -40,7 +41,7 @@ CHUNK = 5000  # documents per Keras call in the bag modes
 
 def short_documents(n: int) -> list[str]:
     """``n`` short real documents: docstring lines of 3..25 words, in a fixed shuffle."""
-    from skprep.text._corpus import stdlib_docstrings
+    from text_corpus import stdlib_docstrings
 
     docs, _ = stdlib_docstrings()
     lines = [line.strip() for doc in docs for line in doc.splitlines()]

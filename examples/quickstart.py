@@ -37,11 +37,8 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-import skprep  # noqa: E402
-from skprep.exceptions import WeightsUnavailableError  # noqa: E402
+import skprep
+from skprep.exceptions import WeightsUnavailableError
 
 CLASSES = ("china", "flower")  # the two photos that ship with scikit-learn
 
@@ -135,7 +132,9 @@ def main(argv=None) -> dict:
 
     paths_file = out / "held_out.json"
     paths_file.write_text(json.dumps(test_paths))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
+    # the fresh process imports the same skprep as this one
+    here_skprep = str(Path(skprep.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([here_skprep, os.environ.get(
         "PYTHONPATH", "")]), "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(RELOAD), str(paths_file), str(joblib_path),

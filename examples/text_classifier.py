@@ -11,9 +11,11 @@ training did.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 from pathlib import Path
@@ -26,9 +28,24 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer
 
 from skprep import TextVectorizer
-from skprep.text._corpus import stdlib_docstrings
 
 PACKAGES = ("asyncio", "email", "logging", "unittest", "xml")
+DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def stdlib_docstrings(packages: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Every docstring of these standard-library packages (read, never imported), and
+    the package each one comes from (the label to predict)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    pairs = [
+        (doc, package)
+        for package in packages
+        for path in sorted((stdlib / package).rglob("*.py"))
+        if "test" not in path.relative_to(stdlib).parts[1:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, DOCUMENTED) and (doc := ast.get_docstring(node, clean=True))
+    ]
+    return [doc for doc, _ in pairs], [package for _, package in pairs]
 
 
 def main() -> None:

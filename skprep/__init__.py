@@ -45,6 +45,8 @@ _LAZY: dict[str, str] = {
     "UnsupportedStepError": "exceptions",
     "to_keras": "export",
     "supported_steps": "export",
+    "register_converter": "export",
+    "ChannelMoments": "stats",
     "paths_from_directory": "folders",
     "ImageFolderError": "exceptions",
     "ImageFolderNotFoundError": "exceptions",

@@ -13,6 +13,7 @@ __all__ = [
     "TORCH_SCALE",
     "PIXEL_MAX",
     "MODES",
+    "CHANNELS",
 ]
 
 #: caffe mode: per-channel means subtracted *after* the RGB -> BGR flip, in BGR order.
@@ -33,3 +34,6 @@ PIXEL_MAX: float = 255.0
 
 #: every preprocessing mode; "none" means the model does its own preprocessing.
 MODES: tuple[str, ...] = ("caffe", "tf", "torch", "none")
+
+#: channels of each ``color_mode`` of the image loader.
+CHANNELS: dict[str, int] = {"rgb": 3, "grayscale": 1, "rgba": 4}

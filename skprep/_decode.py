@@ -10,11 +10,12 @@ and results do not depend on them:
   identification loop (Pillow's decompression-bomb check, warning included, is not
   involved, so any ``max_pixels`` works and no Pillow warning leaks);
 - truncation and corruption are detected by structural checks that do not read the
-  flag: PNG chunks must all have valid CRCs (Pillow skips the IDAT ones) and end with
-  IEND; when another library has set ``LOAD_TRUNCATED_IMAGES=True`` (which makes
-  Pillow pad missing data with grey instead of raising), JPEG markers are walked to
-  the end-of-image marker, PNG's zlib stream is checked for completeness, and any
-  other format's decoder running out of bytes is reported as truncation.
+  flag (:mod:`skprep._integrity`): PNG chunks must all have valid CRCs (Pillow skips
+  the IDAT ones) and end with IEND; when another library has set
+  ``LOAD_TRUNCATED_IMAGES=True`` (which makes Pillow pad missing data with grey instead
+  of raising), JPEG markers are walked to the end-of-image marker, PNG's zlib stream is
+  checked for completeness, and any other format's decoder running out of bytes is
+  reported as truncation.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import stat
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from ._constants import CHANNELS
+from ._integrity import PNG_SIGNATURE, check_jpeg, check_png
 from .exceptions import (
     ImageDecodeError,
     ImageLoadError,
@@ -53,10 +54,8 @@ INTERPOLATIONS: dict[str, int] = {
     "hamming": Image.Resampling.HAMMING,
 }
 
-CHANNELS = {"rgb": 3, "grayscale": 1, "rgba": 4}
 _PIL_MODE = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}
 _WIDE_INT = ("I;16", "I;16B", "I;16L", "I;16N", "I;16S", "I")
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # EXIF orientations whose transform swaps width and height
 _SWAPS_AXES = {5, 6, 7, 8}
 
@@ -246,95 +245,6 @@ def _check_pixels(img: Image.Image, max_pixels: int | None) -> None:
         )
 
 
-# in entropy-coded data, 0xFF is followed by 0x00 (stuffing), RSTn or fill 0xFF; anything
-# else is the next marker
-_JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
-def _check_jpeg(data: bytes) -> None:
-    """Walk the JPEG markers to the end-of-image (EOI): refuse data that ends first.
-
-    Only needed when ``LOAD_TRUNCATED_IMAGES`` is set (Pillow then pads a truncated
-    JPEG with grey instead of raising). Bytes after EOI (camera trailers) are ignored;
-    junk between segments is skipped, as libjpeg does.
-    """
-    truncated = ImageDecodeError(
-        "truncated JPEG: the image data ends before its end-of-image marker"
-    )
-    pos, end = 2, len(data)
-    while True:
-        pos = data.find(b"\xff", pos)  # tolerate junk between segments
-        if pos < 0:
-            raise truncated
-        while pos + 1 < end and data[pos + 1] == 0xFF:  # fill bytes
-            pos += 1
-        if pos + 1 >= end:
-            raise truncated
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            return
-        if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0x00):
-            pos += 2
-            continue
-        if pos + 4 > end:
-            raise truncated
-        seg_end = pos + 2 + ((data[pos + 2] << 8) | data[pos + 3])
-        if seg_end > end:
-            raise truncated
-        if marker == 0xDA:  # start of scan: skip the entropy-coded data
-            found = _JPEG_NEXT_MARKER.search(data, seg_end)
-            if found is None:
-                raise truncated
-            pos = found.start()
-        else:
-            pos = seg_end
-
-
-def _check_png(data: bytes, strict_zlib: bool) -> None:
-    """Walk every chunk: valid lengths and CRCs, IDAT present, IEND at the end."""
-    pos = len(_PNG_SIGNATURE)
-    end = len(data)
-    seen_idat = False
-    inflater = zlib.decompressobj() if strict_zlib else None
-    while True:
-        if pos + 8 > end:
-            raise ImageDecodeError("truncated PNG: the file ends before its IEND chunk")
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        body_end = pos + 8 + length
-        if length > 0x7FFFFFFF or body_end + 4 > end:
-            raise ImageDecodeError(
-                f"truncated PNG: chunk {ctype!r} at byte {pos} runs past the end of the file"
-            )
-        crc = struct.unpack(">I", data[body_end:body_end + 4])[0]
-        if zlib.crc32(data[pos + 4:body_end]) != crc:
-            raise ImageDecodeError(
-                f"corrupt PNG: chunk {ctype.decode('latin-1')!r} at byte {pos} fails its "
-                "CRC check"
-            )
-        if ctype == b"IDAT":
-            seen_idat = True
-            if inflater is not None and not inflater.eof:
-                _inflate_count(inflater, data[pos + 8:body_end])
-        if ctype == b"IEND":
-            break
-        pos = body_end + 4
-    if not seen_idat:
-        raise ImageDecodeError("corrupt PNG: no image data (IDAT) chunk")
-    if inflater is not None and not inflater.eof:
-        raise ImageDecodeError("truncated PNG: the compressed image data is incomplete")
-
-
-def _inflate_count(inflater, chunk: bytes) -> None:
-    """Feed ``chunk`` to a zlib stream in bounded steps (only completeness matters)."""
-    try:
-        out = inflater.decompress(chunk, 1 << 20)
-        while out and inflater.unconsumed_tail:
-            out = inflater.decompress(inflater.unconsumed_tail, 1 << 20)
-    except zlib.error as exc:
-        raise ImageDecodeError(f"corrupt PNG: the compressed image data is invalid ({exc})") \
-            from exc
-
-
 # --------------------------------------------------------------------------- pixels
 
 
@@ -422,7 +332,7 @@ def _resize(img: Image.Image, opts: DecodeOptions, scale: int = 1,
     if gap is not None and opts.interpolation != "nearest":
         # Pillow's integer box reduction before the filter: it saves little once the
         # image is decoded, so never closer than 2x (Pillow's thumbnail default), where
-        # it would cost sharpness (measured MAD 1.3 at 1.1 on 500x375 -> 224 images)
+        # it would cost sharpness (measured: benchmarks/README.md, "reducing_gap")
         gap = max(2.0, gap)
     else:
         gap = None
@@ -450,7 +360,7 @@ def _resize(img: Image.Image, opts: DecodeOptions, scale: int = 1,
 
 def _orientation(img: Image.Image) -> int:
     try:
-        value = img.getexif().get(0x0112, 1)
+        value = img.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # noqa: BLE001 - unreadable EXIF means "no orientation"
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
@@ -511,9 +421,9 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
         _check_pixels(img, opts.max_pixels)
         lenient = ImageFile.LOAD_TRUNCATED_IMAGES  # read, never written
         if lenient and img.format in ("JPEG", "MPO"):
-            _check_jpeg(data)
-        elif img.format == "PNG" and data.startswith(_PNG_SIGNATURE):
-            _check_png(data, strict_zlib=bool(lenient))
+            check_jpeg(data)
+        elif img.format == "PNG" and data.startswith(PNG_SIGNATURE):
+            check_png(data, strict_zlib=bool(lenient))
         scale, full = _maybe_draft(img, opts)
         fp.empty_reads = 0
         img.load()

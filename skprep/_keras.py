@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from .exceptions import SkprepError, UnsafeModelError
+from ._optional import import_optional
+from .exceptions import ModelFileNotFoundError, SkprepError, UnsafeModelError
 
 __all__ = [
     "KerasModelBlob",
@@ -25,10 +27,6 @@ __all__ = [
     "load_model_file",
     "sha256",
 ]
-
-
-class ModelFileNotFoundError(SkprepError, FileNotFoundError):
-    """A model or weights file that does not exist."""
 
 
 # Set by skprep.save / skprep.load while a bundle is written or read: a blob then stores a
@@ -43,22 +41,17 @@ BUNDLE_READER: contextvars.ContextVar[Callable[[str], tuple[bytes, Any]] | None]
 
 def import_keras():
     """Import and return ``keras`` (3.x), or raise an ImportError that says how to install it."""
-    try:
-        import keras
-    except ImportError as exc:  # pragma: no cover - keras is a dev dependency
-        raise ImportError(
-            "This skprep feature needs Keras 3 and TensorFlow. Install them with "
-            '`pip install "skprep[keras]"`.'
-        ) from exc
-    return keras
+    return import_optional("keras", extra="keras", package="Keras 3 and TensorFlow")
 
 
 def is_keras_model(obj: Any) -> bool:
-    """True when ``obj`` is a ``keras.Model``, checked without importing Keras."""
-    for cls in type(obj).__mro__:
-        if cls.__module__.startswith("keras") and cls.__name__ == "Model":
-            return True
-    return False
+    """True when ``obj`` is a ``keras.Model``, checked without importing Keras.
+
+    A Keras model can only exist once Keras is imported, so Keras is looked up among
+    the imported modules, never imported here.
+    """
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
 
 
 def sha256(data: bytes) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .exceptions import ImageFailure
+from .exceptions import ImageFailure, failure_lines
 
 __all__ = ["ImageLoadReport"]
 
@@ -104,7 +104,5 @@ class ImageLoadReport:
         if not self.failures:
             return f"all {self.n_items} image(s) loaded"
         lines = [f"{self.n_failed} of {self.n_items} image(s) failed:"]
-        lines += [f"  - {failure}" for failure in self.failures[:20]]
-        if self.n_failed > 20:
-            lines.append(f"  ... and {self.n_failed - 20} more")
+        lines += failure_lines(self.failures)
         return "\n".join(lines)

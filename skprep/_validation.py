@@ -4,11 +4,66 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import validate_data
 
 from .exceptions import InputShapeError
 
-__all__ = ["check_batch", "channel_axis"]
+__all__ = ["IntTuple", "check_batch", "channel_axis", "require_tabular_fit"]
+
+
+class IntTuple(Options):
+    """Parameter constraint: a tuple (or list) of ``length`` ints in ``[low, high]``.
+
+    A scikit-learn ``_parameter_constraints`` entry, e.g. ``IntTuple(2, low=1)`` for
+    ``(height, width)``; ``validate_params`` then raises its ``InvalidParameterError``
+    (a ``ValueError`` naming the parameter). ``length=None`` accepts any non-empty
+    length; ``allow_bool=False`` refuses ``True`` / ``False`` as ints; ``types`` are the
+    accepted containers (tuples and lists by default). It derives from
+    ``Options`` only so that scikit-learn accepts it as a constraint object.
+    """
+
+    def __init__(self, length: int | None, *, low: int | None = None, high: int | None = None,
+                 allow_bool: bool = True, types: tuple[type, ...] = (tuple, list)) -> None:
+        super().__init__(types, set())
+        self.length, self.low, self.high, self.allow_bool = length, low, high, allow_bool
+
+    def _is_int(self, v) -> bool:
+        return (isinstance(v, (int, np.integer))
+                and (self.allow_bool or not isinstance(v, (bool, np.bool_)))
+                and (self.low is None or v >= self.low)
+                and (self.high is None or v <= self.high))
+
+    def is_satisfied_by(self, val) -> bool:
+        if not isinstance(val, self.type):
+            return False
+        size_ok = len(val) > 0 if self.length is None else len(val) == self.length
+        return size_ok and all(self._is_int(v) for v in val)
+
+    def __str__(self) -> str:
+        bounds = ""
+        if self.low is not None and self.high is not None:
+            bounds = f" in [{self.low}, {self.high}]"
+        elif self.low is not None:
+            bounds = f" >= {self.low}"
+        elif self.high is not None:
+            bounds = f" <= {self.high}"
+        size = "non-empty" if self.length is None else str(self.length)
+        return f"a tuple of {size} ints{bounds}"
+
+
+def require_tabular_fit(estimator, what: str) -> None:
+    """Raise :class:`InputShapeError` unless ``estimator`` was fitted on 2-D input.
+
+    The guard of ``get_feature_names_out`` for the estimators that take either image
+    batches or tables: feature names exist for tables only.
+    """
+    if not hasattr(estimator, "n_features_in_"):
+        raise InputShapeError(
+            f"{what} is defined for 2-D (tabular) input only; this "
+            f"{type(estimator).__name__} was fitted on image batches of shape "
+            f"{estimator.input_shape_}."
+        )
 
 
 def channel_axis(ndim: int, data_format: str) -> int:

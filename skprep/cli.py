@@ -23,16 +23,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .exceptions import CLIError, PickleRefusedError
+
 __all__ = ["main", "collect_images", "IMAGE_EXTENSIONS"]
 
 #: file extensions taken from a directory (case-insensitive).
 IMAGE_EXTENSIONS: tuple[str, ...] = (
     ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
 )
-
-
-class CLIError(Exception):
-    """Bad input on the command line: reported as one line, exit status 1."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -57,7 +55,7 @@ def collect_images(items: Sequence[str]) -> list[str]:
     >>> collect_images([])
     Traceback (most recent call last):
     ...
-    skprep.cli.CLIError: no images given: name image files or a directory of images
+    skprep.exceptions.CLIError: no images given: name image files or a directory of images
     """
     paths: list[str] = []
     for item in items:
@@ -92,18 +90,14 @@ def _verbose(args: argparse.Namespace) -> int:
 
 
 def _input_size(text: str | None) -> tuple[int, int] | None:
+    from .registry import parse_input_size
+
     if text is None:
         return None
-    parts = text.lower().replace("x", ",").split(",")
     try:
-        size = tuple(int(part) for part in parts if part.strip())
-    except ValueError:
-        size = ()
-    if len(size) == 1:
-        size = size * 2
-    if len(size) != 2 or min(size) <= 0:
-        raise CLIError(f"--input-size must be N or H,W with positive integers; got {text!r}")
-    return size  # type: ignore[return-value]
+        return parse_input_size(text, name="--input-size")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _weights(text: str) -> str | None:
@@ -270,7 +264,6 @@ def _load_bundle(path: str, allow_pickle: bool):
     """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
     import zipfile
 
-    from .exceptions import BundleError
     from .persistence import load
 
     if not os.path.isfile(path):
@@ -282,11 +275,9 @@ def _load_bundle(path: str, allow_pickle: bool):
         )
     try:
         return load(path, allow_pickle=allow_pickle)
-    except BundleError as exc:
-        if "allow_pickle=True" in str(exc):  # name the command-line flag, not the argument
-            raise CLIError(f"{path!r} holds a pickle payload, which runs code when loaded: "
-                           "pass --allow-pickle if you trust it") from exc
-        raise
+    except PickleRefusedError as exc:  # name the command-line flag, not the argument
+        raise CLIError(f"{path!r} holds a pickle payload, which runs code when loaded: "
+                       "pass --allow-pickle if you trust it") from exc
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -401,10 +392,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``skprep`` command."""
-    from . import __version__
-
+def _parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Options shared by every subcommand (--debug) and by those that run (progress)."""
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's default must not override `skprep --debug COMMAND`
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -415,26 +404,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="always show a progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false",
                      help="never show a progress bar")
+    return common, run
 
-    parser = argparse.ArgumentParser(
-        prog="skprep", parents=[common],
-        description="scikit-learn preprocessing for deep-learning models, from the shell.",
-    )
-    parser.add_argument("--version", action="version", version=f"skprep {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+def _add_models(sub, common: argparse.ArgumentParser) -> None:
     models = sub.add_parser("models", parents=[common], help="list the known Keras models",
                             description="The registry: every keras.applications model with "
                             "its preprocessing mode, input size and built-in preprocessing.")
     models.add_argument("--family", help="only this family (e.g. ResNet, EfficientNet)")
     models.set_defaults(func=_cmd_models)
 
+
+def _add_images_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
+                        help="image files and/or directories (searched recursively)")
+
+
+def _add_allow_pickle(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="also load plain joblib/pickle files (they run code: trusted only)")
+
+
+def _add_features(sub, parents: list[argparse.ArgumentParser]) -> None:
     feats = sub.add_parser(
-        "features", parents=[common, run], help="extract backbone features from images",
+        "features", parents=parents, help="extract backbone features from images",
         description="Load images, apply the model's preprocessing, run the backbone and "
         "write one row of features per image, with its path.")
-    feats.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
-                       help="image files and/or directories (searched recursively)")
+    _add_images_argument(feats)
     feats.add_argument("--model", required=True,
                        help="registry name (see `skprep models`) or a .keras / .h5 file")
     feats.add_argument("--weights", default="imagenet",
@@ -451,28 +447,46 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output file: .npz, .parquet or .csv (paths kept beside rows)")
     feats.set_defaults(func=_cmd_features)
 
+
+def _add_predict(sub, parents: list[argparse.ArgumentParser]) -> None:
     pred = sub.add_parser(
-        "predict", parents=[common, run], help="predict with a saved pipeline bundle",
+        "predict", parents=parents, help="predict with a saved pipeline bundle",
         description="Load a bundle (skprep.save or joblib.dump of a fitted pipeline that "
         "takes image paths) and predict on images; one CSV row per image.")
     pred.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
-    pred.add_argument("images", nargs="+", metavar="IMAGES_OR_DIR",
-                      help="image files and/or directories (searched recursively)")
+    _add_images_argument(pred)
     pred.add_argument("-o", "--output", help="output file (.csv or .parquet); default: CSV "
                       "on stdout")
     pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
-    pred.add_argument("--allow-pickle", action="store_true",
-                      help="also load plain joblib/pickle files (they run code: trusted only)")
+    _add_allow_pickle(pred)
     pred.set_defaults(func=_cmd_predict)
 
+
+def _add_info(sub, common: argparse.ArgumentParser) -> None:
     info = sub.add_parser(
         "info", parents=[common], help="describe a saved pipeline bundle",
         description="Steps, parameters, versions, metadata and checksum status of a bundle.")
     info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     info.add_argument("--json", action="store_true", help="print JSON")
-    info.add_argument("--allow-pickle", action="store_true",
-                      help="also load plain joblib/pickle files (they run code: trusted only)")
+    _add_allow_pickle(info)
     info.set_defaults(func=_cmd_info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``skprep`` command."""
+    from . import __version__
+
+    common, run = _parent_parsers()
+    parser = argparse.ArgumentParser(
+        prog="skprep", parents=[common],
+        description="scikit-learn preprocessing for deep-learning models, from the shell.",
+    )
+    parser.add_argument("--version", action="version", version=f"skprep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_models(sub, common)
+    _add_features(sub, [common, run])
+    _add_predict(sub, [common, run])
+    _add_info(sub, common)
     return parser
 
 

@@ -33,9 +33,19 @@ __all__ = [
     "TextInputError",
     "VocabularyError",
     "UnsupportedStepError",
+    "ModelFileNotFoundError",
+    "UnknownParameterError",
+    "PickleRefusedError",
+    "CLIError",
+    "MAX_LISTED_FAILURES",
+    "failure_lines",
+    "summarize_failures",
     "ImageFolderError",
     "ImageFolderNotFoundError",
 ]
+
+#: A message lists at most this many failed items; the rest are counted.
+MAX_LISTED_FAILURES = 20
 
 
 class SkprepError(Exception):
@@ -103,7 +113,7 @@ class ImageLoadError(SkprepError, ValueError):
         elif message is not None:
             text = message
         else:
-            text = self._summary(self.failures)
+            text = summarize_failures(self.failures)
         super().__init__(text)
 
     def __reduce__(self):
@@ -113,16 +123,42 @@ class ImageLoadError(SkprepError, ValueError):
         return (_rebuild_error, (type(self), str(self), dict(self.__dict__)))
 
     @staticmethod
-    def _summary(failures: Sequence[ImageFailure], limit: int = 20) -> str:
-        lines = [f"{len(failures)} image(s) could not be loaded:"]
-        lines += [f"  - {failure}" for failure in failures[:limit]]
-        if len(failures) > limit:
-            lines.append(f"  ... and {len(failures) - limit} more (see the .failures attribute)")
-        lines.append(
-            "Fix or remove these items, or pass on_error='fill' to fill their rows and "
-            "get a report of what failed."
-        )
-        return "\n".join(lines)
+    def _summary(failures: Sequence[ImageFailure]) -> str:
+        # kept for callers written before summarize_failures existed
+        return summarize_failures(failures)
+
+
+def failure_lines(failures: Sequence[ImageFailure], more: str = "") -> list[str]:
+    """One ``"  - item i (source): message"`` line per failure, at most
+    :data:`MAX_LISTED_FAILURES` of them, then ``"  ... and N more"`` + ``more``."""
+    lines = [f"  - {failure}" for failure in failures[:MAX_LISTED_FAILURES]]
+    if len(failures) > MAX_LISTED_FAILURES:
+        lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more{more}")
+    return lines
+
+
+def summarize_failures(failures: Sequence[ImageFailure], headline: str | None = None) -> str:
+    """The message of an :class:`ImageLoadError` for several failed items.
+
+    Parameters
+    ----------
+    failures : sequence of ImageFailure
+        The failed items, in input order.
+    headline : str, default=None
+        The first line; by default ``"N image(s) could not be loaded:"``.
+
+    Returns
+    -------
+    str
+        The headline, the listed failures, and how to fix them.
+    """
+    lines = [headline or f"{len(failures)} image(s) could not be loaded:"]
+    lines += failure_lines(failures, " (see the .failures attribute)")
+    lines.append(
+        "Fix or remove these items, or pass on_error='fill' to fill their rows and "
+        "get a report of what failed."
+    )
+    return "\n".join(lines)
 
 
 def _rebuild_error(cls: type, text: str, state: dict) -> BaseException:
@@ -220,6 +256,22 @@ class VocabularyError(SkprepError, ValueError):
 
 class UnsupportedStepError(SkprepError, ValueError):
     """A pipeline step that cannot be exported (to Keras); the message lists the supported ones."""
+
+
+class ModelFileNotFoundError(SkprepError, FileNotFoundError):
+    """A model or weights file that does not exist."""
+
+
+class UnknownParameterError(SkprepError, ValueError):
+    """An override names no parameter of the pipeline."""
+
+
+class PickleRefusedError(BundleError):
+    """A file holds pickle content (which runs code when loaded) and ``allow_pickle`` is False."""
+
+
+class CLIError(SkprepError, ValueError):
+    """Bad input on the command line: reported as one line, exit status 1."""
 
 
 class ImageFolderError(SkprepError, ValueError):

@@ -15,36 +15,137 @@ the backbone's layers), so the model saves as ``.keras``, reloads with
 ``safe_mode=True`` without skprep installed, and exports for serving with
 ``model.export(path)``.
 
+Conversion is dispatched by class through a registry (as skl2onnx does): each skprep
+step converts itself (its ``to_keras_layer``), and third-party estimators (the
+scikit-learn linear models) go through converters registered with
+:func:`register_converter`, which users can extend.
+
 Keras is imported inside the functions, never when this module is imported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeClassifier
+from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from ._constants import CHANNELS
 from .exceptions import UnsupportedStepError
+from .features import KerasFeatureExtractor
+from .images import ImageLoader
+from .normalize import KerasModeNormalizer
+from .stats import DatasetStatsStandardizer
 
-__all__ = ["to_keras", "supported_steps", "normalizer_layer", "standardizer_layer", "head_layer"]
+__all__ = [
+    "to_keras", "supported_steps", "register_converter", "normalizer_layer",
+    "standardizer_layer", "head_layer",
+]
 
 _F32 = np.float32
 
-#: step class name -> what it becomes in the Keras model.
-_SUPPORTED: dict[str, str] = {
-    "ImageLoader": "kept outside the model: the model takes its output (uint8 pixels)",
-    "KerasModeNormalizer": "Rescaling / Normalization / Dense (caffe's BGR flip), any data_format",
-    "DatasetStatsStandardizer": "Normalization with the fitted mean and variance",
-    "KerasFeatureExtractor": "the extractor's own Keras model (get_model()), flattened to 2-D",
-    "LogisticRegression": "Dense: sigmoid to 2 columns (binary) or softmax (multiclass), "
-    "as predict_proba",
-    "LinearSVC": "Dense, linear: decision_function",
-    "RidgeClassifier": "Dense, linear: decision_function",
-    "Ridge": "Dense, linear: predict",
-    "LinearRegression": "Dense, linear: predict",
-    "passthrough": "nothing (a step set to None or 'passthrough')",
+#: linear estimator class -> the methods that are a Dense layer, the "auto" one first
+_LINEAR_METHODS: dict[type, tuple[str, ...]] = {
+    LogisticRegression: ("predict_proba", "decision_function"),
+    LinearSVC: ("decision_function",),
+    RidgeClassifier: ("decision_function",),
+    Ridge: ("predict",),
+    LinearRegression: ("predict",),
 }
+
+
+class _Converter:
+    """A registry entry: how one class becomes Keras layers."""
+
+    __slots__ = ("fn", "final", "description")
+
+    def __init__(self, fn: Callable[..., Any], final: bool, description: str) -> None:
+        self.fn, self.final, self.description = fn, final, description
+
+
+#: step class -> converter; looked up by the step's exact class
+_CONVERTERS: dict[type, _Converter] = {}
+
+#: what supported_steps() lists besides the registry, and where (ImageLoader first)
+_LOADER_NOTE = "kept outside the model: the model takes its output (uint8 pixels)"
+_PASSTHROUGH_NOTE = "nothing (a step set to None or 'passthrough')"
+
+
+def register_converter(cls: type, fn: Callable[..., Any], *, final: bool = True,
+                       description: str | None = None) -> None:
+    """Teach :func:`to_keras` to convert the fitted estimators of class ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        The estimator class. Lookup is by exact class (a subclass needs its own
+        registration, since it may compute something else); registering a class again
+        replaces its converter.
+    fn : callable
+        ``fn(estimator, *, name, method) -> keras layer``: a Keras layer (or model)
+        computing, on the previous step's output, what the fitted ``estimator``
+        computes. ``name`` is the pipeline step's name (use it for the layer),
+        ``method`` the ``method`` given to :func:`to_keras` (``"auto"`` by default).
+        Raise :class:`~skprep.exceptions.UnsupportedStepError` for a fitted state it
+        cannot express.
+    final : bool, default=True
+        The estimator is a pipeline's final step (a classifier or regressor head): it
+        must be the last step and receives 2-D ``(N, D)`` features. False for a
+        transformer, which may stand anywhere.
+    description : str, optional
+        What it becomes, for :func:`supported_steps`; default: the first line of
+        ``fn``'s docstring.
+
+    Examples
+    --------
+    (Not run here: it builds Keras layers.) ::
+
+        def sgd_to_dense(head, *, name, method):
+            dense = keras.layers.Dense(head.coef_.shape[0], name=name, trainable=False)
+            dense.build((None, head.coef_.shape[1]))
+            dense.set_weights([head.coef_.T.astype("float32"),
+                               head.intercept_.astype("float32")])
+            return dense
+
+        register_converter(SGDClassifier, sgd_to_dense, description="Dense, linear")
+        model = to_keras(make_pipeline(extractor, SGDClassifier()).fit(X, y))
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"register_converter needs a class; received {cls!r}.")
+    if not callable(fn):
+        raise TypeError(f"register_converter needs a callable converter; received {fn!r}.")
+    if description is None:
+        description = ((fn.__doc__ or "").strip().splitlines() or [fn.__name__])[0]
+    _CONVERTERS[cls] = _Converter(fn, bool(final), description)
+
+
+def _own_layer(step, *, name: str, method: str):
+    """The step's own ``to_keras_layer``."""
+    return step.to_keras_layer(name=name)
+
+
+def _register_builtins() -> None:
+    own = {
+        KerasModeNormalizer: "Rescaling / Normalization / Dense (caffe's BGR flip), any "
+        "data_format",
+        DatasetStatsStandardizer: "Normalization with the fitted mean and variance",
+        KerasFeatureExtractor: "the extractor's own Keras model (get_model()), flattened to 2-D",
+    }
+    for cls, description in own.items():
+        register_converter(cls, _own_layer, final=False, description=description)
+    heads = {
+        LogisticRegression: "Dense: sigmoid to 2 columns (binary) or softmax (multiclass), "
+        "as predict_proba",
+        LinearSVC: "Dense, linear: decision_function",
+        RidgeClassifier: "Dense, linear: decision_function",
+        Ridge: "Dense, linear: predict",
+        LinearRegression: "Dense, linear: predict",
+    }
+    for cls, description in heads.items():
+        register_converter(cls, head_layer, description=description)
 
 
 def supported_steps() -> dict[str, str]:
@@ -53,7 +154,8 @@ def supported_steps() -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Step class name -> the Keras layers it becomes.
+        Step class name -> the Keras layers it becomes (converters added with
+        :func:`register_converter` included).
 
     Examples
     --------
@@ -61,13 +163,16 @@ def supported_steps() -> dict[str, str]:
     >>> "KerasModeNormalizer" in steps and "LogisticRegression" in steps
     True
     """
-    return dict(_SUPPORTED)
+    steps = {"ImageLoader": _LOADER_NOTE}
+    steps.update((cls.__name__, conv.description) for cls, conv in _CONVERTERS.items())
+    steps["passthrough"] = _PASSTHROUGH_NOTE
+    return steps
 
 
 def _unsupported(name: str, step: Any, why: str = "") -> UnsupportedStepError:
     return UnsupportedStepError(
         f"Step {name!r} ({type(step).__name__}) cannot be expressed as Keras layers"
-        f"{': ' + why if why else ''}. Supported steps: {', '.join(_SUPPORTED)}. "
+        f"{': ' + why if why else ''}. Supported steps: {', '.join(supported_steps())}. "
         "Export the pipeline up to that step (pipeline[:i]), or replace the step."
     )
 
@@ -77,6 +182,9 @@ def _unsupported(name: str, step: Any, why: str = "") -> UnsupportedStepError:
 
 def normalizer_layer(normalizer, *, name: str | None = None):
     """Keras layer(s) reproducing a fitted :class:`~skprep.KerasModeNormalizer`.
+
+    The same as ``normalizer.to_keras_layer(name=name)``; see
+    :meth:`~skprep.KerasModeNormalizer.to_keras_layer`.
 
     Parameters
     ----------
@@ -88,57 +196,15 @@ def normalizer_layer(normalizer, *, name: str | None = None):
     Returns
     -------
     keras.layers.Layer
-        A ``Rescaling`` (``"tf"``, ``"none"``), a ``Normalization`` (``"torch"``), or a
-        ``Sequential`` of frozen builtin layers (``"caffe"``: the RGB -> BGR flip and the
-        mean as a ``Dense`` on the channel axis). Any integer or float input is cast to
-        float32 first.
-
-    Examples
-    --------
-    (Not run here: it imports Keras.) ::
-
-        normalizer = KerasModeNormalizer(model="resnet50").fit(pixels)
-        layer = normalizer.to_keras_layer()      # the same as normalizer_layer(normalizer)
-        inputs = keras.Input((224, 224, 3), dtype="uint8")
-        model = keras.Model(inputs, backbone(layer(inputs)))
     """
-    import keras
-
-    from ._constants import CAFFE_MEAN_BGR, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
-
-    check_is_fitted(normalizer, "mode_")
-    mode = normalizer.mode_
-    name = name or f"keras_mode_{mode}"
-    four_d = len(normalizer.input_shape_) == 3
-    channels_first = four_d and normalizer.data_format == "channels_first"
-    axis = 1 if channels_first else -1
-    if mode == "none":
-        return keras.layers.Rescaling(1.0, name=name)
-    if mode == "tf":
-        return keras.layers.Rescaling(1.0 / TF_SCALE, offset=-1.0, name=name)
-    if mode == "torch":
-        mean = np.asarray(TORCH_MEAN_RGB, np.float64) * TORCH_SCALE
-        std = np.asarray(TORCH_STD_RGB, np.float64) * TORCH_SCALE
-        return keras.layers.Normalization(axis=axis, mean=mean, variance=std**2, name=name)
-    # caffe: out[c] = in[2 - c] - mean_bgr[c], a permutation matrix plus a bias
-    dense = keras.layers.Dense(3, name=f"{name}_bgr", trainable=False)
-    dense.build((None, 3))
-    dense.set_weights([np.eye(3, dtype=_F32)[::-1].copy(), -np.asarray(CAFFE_MEAN_BGR, _F32)])
-    layers = [keras.layers.Rescaling(1.0, name=f"{name}_float")]
-    if channels_first:
-        layers += [keras.layers.Permute((2, 3, 1)), dense, keras.layers.Permute((3, 1, 2))]
-    else:
-        layers.append(dense)
-    return keras.Sequential(layers, name=name)
+    return normalizer.to_keras_layer(name=name)
 
 
 def standardizer_layer(standardizer, *, name: str | None = None):
     """A Keras ``Normalization`` layer reproducing a fitted ``DatasetStatsStandardizer``.
 
-    ``mean_`` and ``var_`` are in units of ``x * input_scale``; the layer works on the raw
-    input, so its mean is ``mean_ / input_scale`` and its variance
-    ``(scale_ / input_scale) ** 2`` (0 and 1 in scaled units when ``with_mean`` /
-    ``with_std`` is False; a constant channel keeps scale 1, as in ``transform``).
+    The same as ``standardizer.to_keras_layer(name=name)``; see
+    :meth:`~skprep.DatasetStatsStandardizer.to_keras_layer`.
 
     Parameters
     ----------
@@ -150,34 +216,8 @@ def standardizer_layer(standardizer, *, name: str | None = None):
     Returns
     -------
     keras.layers.Normalization
-
-    Examples
-    --------
-    (Not run here: it imports Keras.) ::
-
-        scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(pixels)
-        layer = scaler.to_keras_layer()          # mean = mean_ * 255, variance = var_ * 255**2
     """
-    import keras
-
-    check_is_fitted(standardizer, "mean_")
-    mean = np.asarray(standardizer.mean_, np.float64)
-    scale = standardizer.scale_ if standardizer.with_std else np.ones_like(mean)
-    shift = mean if standardizer.with_mean else np.zeros_like(mean)
-    factor = float(standardizer.input_scale)
-    raw_mean = shift / factor
-    raw_std = np.asarray(scale, np.float64) / factor
-    if np.any(raw_std < keras.config.epsilon()):
-        raise UnsupportedStepError(
-            f"DatasetStatsStandardizer has a channel scale of {raw_std.min():g} in input units, "
-            f"below Keras' epsilon {keras.config.epsilon():g} that Normalization clips to; "
-            "the exported model would differ. Refit on more varied data."
-        )
-    four_d = len(standardizer.input_shape_) == 3
-    axis = 1 if four_d and standardizer.data_format == "channels_first" else -1
-    return keras.layers.Normalization(
-        axis=axis, mean=raw_mean, variance=raw_std**2, name=name or "dataset_stats"
-    )
+    return standardizer.to_keras_layer(name=name)
 
 
 def _logistic_is_multinomial(head) -> bool:
@@ -224,20 +264,16 @@ def head_layer(head, *, method: str = "auto", name: str = "head"):
     """
     import keras
 
-    kind = type(head).__name__
-    if kind not in ("LogisticRegression", "LinearSVC", "RidgeClassifier", "Ridge",
-                    "LinearRegression"):
+    allowed = _LINEAR_METHODS.get(type(head))
+    if allowed is None:
         raise _unsupported(name, head)
     check_is_fitted(head, "coef_")
-    classifier = kind in ("LogisticRegression", "LinearSVC", "RidgeClassifier")
     if method == "auto":
-        method = ("predict_proba" if kind == "LogisticRegression"
-                  else "decision_function" if classifier else "predict")
-    allowed = (("predict_proba", "decision_function") if kind == "LogisticRegression"
-               else ("decision_function",) if classifier else ("predict",))
+        method = allowed[0]
     if method not in allowed:
         raise _unsupported(
-            name, head, f"method={method!r} is not linear for {kind}; use one of {allowed}"
+            name, head,
+            f"method={method!r} is not linear for {type(head).__name__}; use one of {allowed}"
         )
     coef = np.atleast_2d(np.asarray(head.coef_, np.float64))  # (n_outputs, n_features)
     intercept = np.broadcast_to(np.asarray(head.intercept_, np.float64), (coef.shape[0],))
@@ -258,6 +294,9 @@ def head_layer(head, *, method: str = "auto", name: str = "head"):
     return dense
 
 
+_register_builtins()
+
+
 # --------------------------------------------------------------------------- pipeline
 
 
@@ -267,10 +306,49 @@ def _steps(pipeline) -> list[tuple[str, Any]]:
     return [(type(pipeline).__name__.lower(), pipeline)]
 
 
-def _extractor_model(step):
-    """The extractor's Keras model (KerasFeatureExtractor.get_model())."""
-    check_is_fitted(step)
-    return step.get_model()
+def _exported_steps(pipeline) -> tuple[ImageLoader | None, list[tuple[str, Any, _Converter]]]:
+    """(leading loader or None, [(name, step, converter)]), failing on the first bad step
+    before any Keras work."""
+    steps = _steps(pipeline)
+    if not steps:
+        raise UnsupportedStepError("The pipeline has no steps; nothing to export.")
+    loader = steps.pop(0)[1] if isinstance(steps[0][1], ImageLoader) else None
+    steps = [(n, s) for n, s in steps if s is not None and s != "passthrough"]
+    converted = []
+    for step_name, step in steps:
+        if isinstance(step, ImageLoader):
+            raise _unsupported(step_name, step, "an ImageLoader is only allowed as first step")
+        converter = _CONVERTERS.get(type(step))
+        if converter is None:
+            raise _unsupported(step_name, step)
+        converted.append((step_name, step, converter))
+    return loader, converted
+
+
+def _input_spec(loader, steps, input_shape, input_dtype) -> tuple[tuple[int, ...], str]:
+    """The model input's (shape of one sample, dtype), given or inferred."""
+    if input_shape is None:
+        input_shape = _infer_input_shape(loader, [(n, s) for n, s, _ in steps])
+    input_shape = tuple(int(d) for d in input_shape)
+    if input_dtype is None:
+        if loader is not None:
+            input_dtype = str(np.dtype(loader.dtype))
+        else:
+            input_dtype = "uint8" if len(input_shape) == 3 else "float32"
+    return input_shape, input_dtype
+
+
+def _apply_step(x, step_name: str, step, converter: _Converter, *, last: bool, method: str):
+    """``x`` through the step's converted layer; a final step must be last and get 2-D."""
+    if converter.final:
+        if not last:
+            raise _unsupported(step_name, step, "a linear estimator must be the last step")
+        if len(x.shape) != 2:
+            raise _unsupported(
+                step_name, step, f"it receives {len(x.shape)}-D data {tuple(x.shape)}; "
+                "a feature extractor must come first to give (N, D) features"
+            )
+    return converter.fn(step, name=step_name, method=method)(x)
 
 
 def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | None = None,
@@ -280,8 +358,9 @@ def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | N
     Parameters
     ----------
     pipeline : sklearn.pipeline.Pipeline or a fitted step
-        Fitted. Its steps must be among :func:`supported_steps`; a leading
-        ``ImageLoader`` stays outside the model and gives it its input shape and dtype.
+        Fitted. Its steps must be among :func:`supported_steps` (extend them with
+        :func:`register_converter`); a leading ``ImageLoader`` stays outside the model
+        and gives it its input shape and dtype.
     method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
         What a final linear estimator computes (see :func:`head_layer`).
     input_shape : tuple of int, optional
@@ -318,58 +397,20 @@ def to_keras(pipeline, *, method: str = "auto", input_shape: tuple[int, ...] | N
     """
     import keras
 
-    steps = _steps(pipeline)
-    if not steps:
-        raise UnsupportedStepError("The pipeline has no steps; nothing to export.")
-    loader = None
-    if type(steps[0][1]).__name__ == "ImageLoader":
-        loader = steps.pop(0)[1]
-    steps = [(n, s) for n, s in steps if s is not None and s != "passthrough"]
-    for step_name, step in steps:  # fail before any Keras work, naming the first bad step
-        if type(step).__name__ not in _SUPPORTED or type(step).__name__ == "ImageLoader":
-            why = "an ImageLoader is only allowed as first step" if type(
-                step).__name__ == "ImageLoader" else ""
-            raise _unsupported(step_name, step, why)
-
-    if input_shape is None:
-        input_shape = _infer_input_shape(loader, steps)
-    input_shape = tuple(int(d) for d in input_shape)
-    if input_dtype is None:
-        if loader is not None:
-            input_dtype = str(np.dtype(loader.dtype))
-        else:
-            input_dtype = "uint8" if len(input_shape) == 3 else "float32"
-
+    loader, steps = _exported_steps(pipeline)
+    input_shape, input_dtype = _input_spec(loader, steps, input_shape, input_dtype)
     inputs = keras.Input(shape=input_shape, dtype=input_dtype, name="pixels")
     x = keras.layers.Rescaling(1.0, name="to_float32")(inputs)  # a cast any layer can follow
-    for index, (step_name, step) in enumerate(steps):
-        kind = type(step).__name__
-        last = index == len(steps) - 1
-        if kind == "KerasModeNormalizer":
-            x = normalizer_layer(step, name=step_name)(x)
-        elif kind == "DatasetStatsStandardizer":
-            x = standardizer_layer(step, name=step_name)(x)
-        elif kind == "KerasFeatureExtractor":
-            model = _extractor_model(step)
-            x = model(x)
-            if len(x.shape) > 2:
-                x = keras.layers.Flatten(name=f"{step_name}_flatten")(x)
-        else:
-            if not last:
-                raise _unsupported(step_name, step, "a linear estimator must be the last step")
-            if len(x.shape) != 2:
-                raise _unsupported(
-                    step_name, step, f"it receives {len(x.shape)}-D data {tuple(x.shape)}; "
-                    "a feature extractor must come first to give (N, D) features"
-                )
-            x = head_layer(step, method=method, name=step_name)(x)
+    for index, (step_name, step, converter) in enumerate(steps):
+        x = _apply_step(x, step_name, step, converter, last=index == len(steps) - 1,
+                        method=method)
     return keras.Model(inputs, x, name=name)
 
 
 def _infer_input_shape(loader, steps) -> tuple[int, ...]:
     if loader is not None and getattr(loader, "target_size", None) is not None:
         height, width = loader.target_size
-        channels = {"rgb": 3, "grayscale": 1, "rgba": 4}.get(loader.color_mode, 3)
+        channels = CHANNELS.get(loader.color_mode, 3)
         return (int(height), int(width), channels)
     for _, step in steps:
         shape = getattr(step, "input_shape_", None)

@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._constants import CAFFE_MEAN_BGR, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
 from ._keras import (
     KerasModelBlob,
     import_keras,
@@ -32,6 +31,7 @@ from ._keras import (
 )
 from ._progress import progress
 from .exceptions import InputShapeError, SkprepError, WeightsUnavailableError
+from .normalize import mode_affine
 from .registry import get_model_spec
 
 __all__ = ["KerasFeatureExtractor"]
@@ -64,22 +64,6 @@ class _Runtime:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         out = self.fn(batch)
         return np.asarray(out, dtype=np.float32)
-
-
-def _preprocessing_kernel(mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(3x3 kernel, bias) of a Dense layer that applies a Keras mode to RGB 0-255 pixels."""
-    kernel = np.zeros((3, 3), np.float32)
-    if mode == "tf":
-        np.fill_diagonal(kernel, 1.0 / TF_SCALE)
-        return kernel, np.full(3, -1.0, np.float32)
-    if mode == "torch":
-        std = np.asarray(TORCH_STD_RGB, np.float64)
-        np.fill_diagonal(kernel, 1.0 / (TORCH_SCALE * std))
-        return kernel, (-np.asarray(TORCH_MEAN_RGB) / std).astype(np.float32)
-    if mode == "caffe":  # RGB -> BGR, minus the BGR means
-        kernel[0, 2] = kernel[1, 1] = kernel[2, 0] = 1.0
-        return kernel, -np.asarray(CAFFE_MEAN_BGR, np.float32)
-    raise ValueError(f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
 
 
 def _is_download_failure(exc: BaseException) -> bool:
@@ -178,7 +162,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "layer": [str, Integral, None],
         "pooling": [StrOptions(_POOLING), None],
         "input_shape": [tuple, list, None],
-        "batch_size": [Integral],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
         "include_preprocessing": ["boolean"],
         "safe_mode": ["boolean"],
         "verbose": [Integral, "boolean"],
@@ -252,8 +236,18 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return base, spec
 
     def _build(self) -> tuple[Any, Any]:
-        keras = import_keras()
+        """(the model ``transform`` runs, registry spec or None): base, layer, pooling,
+        preprocessing, in that order."""
         base, spec = self._base_model()
+        self._check_base(base, spec)
+        model = self._cut_at_layer(base)
+        model = self._pooled(model)
+        if self.include_preprocessing:
+            model = self._with_preprocessing(model, spec)
+        return model, spec
+
+    def _check_base(self, base: Any, spec: Any) -> None:
+        """One input and output; a weights file loaded; the input shape as given."""
         if len(base.inputs) != 1 or len(base.outputs) != 1:
             raise SkprepError(
                 "KerasFeatureExtractor needs a model with one input and one output; received "
@@ -272,46 +266,57 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                     f"input_shape={given} does not match the model's input shape {own}. "
                     "Leave input_shape=None for a model you pass in."
                 )
-        model = base
-        if self.layer is not None:
-            found = _find_layer(base, self.layer)
-            if found is None:
-                raise ValueError(
-                    f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
-                    "its nested models). Use one of the names in model.summary()."
-                )
-            target, owner = found
-            first = [lyr for lyr in base.layers if type(lyr).__name__ != "InputLayer"]
-            if owner is not base and not (first and first[0] is owner):
-                raise ValueError(
-                    f"layer={self.layer!r} is inside the nested model {owner.name!r}, which "
-                    "does not take the outer model's input directly. Pass that nested model "
-                    "itself as model=."
-                )
-            model = keras.Model(owner.inputs, target.output)
+
+    def _cut_at_layer(self, base: Any) -> Any:
+        """The model up to ``layer`` (the base itself when ``layer`` is None)."""
+        if self.layer is None:
+            return base
+        keras = import_keras()
+        found = _find_layer(base, self.layer)
+        if found is None:
+            raise ValueError(
+                f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
+                "its nested models). Use one of the names in model.summary()."
+            )
+        target, owner = found
+        first = [lyr for lyr in base.layers if not isinstance(lyr, keras.layers.InputLayer)]
+        if owner is not base and not (first and first[0] is owner):
+            raise ValueError(
+                f"layer={self.layer!r} is inside the nested model {owner.name!r}, which "
+                "does not take the outer model's input directly. Pass that nested model "
+                "itself as model=."
+            )
+        return keras.Model(owner.inputs, target.output)
+
+    def _pooled(self, model: Any) -> Any:
+        """``model`` with the ``pooling`` layer on spatial (or sequence) outputs."""
         rank = len(model.output_shape)
-        if self.pooling is not None and rank in (3, 4):
-            layers = keras.layers
-            pool = {
-                ("avg", 4): layers.GlobalAveragePooling2D, ("max", 4): layers.GlobalMaxPooling2D,
-                ("avg", 3): layers.GlobalAveragePooling1D, ("max", 3): layers.GlobalMaxPooling1D,
-            }.get((self.pooling, rank), layers.Flatten)
-            model = keras.Model(model.inputs, pool()(model.outputs[0]))
-        mode = spec.mode if spec is not None else None
-        if self.include_preprocessing:
-            if spec is None:
-                raise ValueError(
-                    "include_preprocessing=True needs a registry model name (its Keras mode "
-                    "is known); received a model. Normalize the input yourself, e.g. with "
-                    "KerasModeNormalizer(mode=...)."
-                )
-            if mode != "none":
-                inp = keras.Input(model.input_shape[1:])
-                dense = keras.layers.Dense(3, name="skprep_preprocessing", trainable=False)
-                x = dense(inp)
-                dense.set_weights(list(_preprocessing_kernel(mode)))
-                model = keras.Model(inp, model(x))
-        return model, spec
+        if self.pooling is None or rank not in (3, 4):
+            return model
+        keras = import_keras()
+        layers = keras.layers
+        pool = {
+            ("avg", 4): layers.GlobalAveragePooling2D, ("max", 4): layers.GlobalMaxPooling2D,
+            ("avg", 3): layers.GlobalAveragePooling1D, ("max", 3): layers.GlobalMaxPooling1D,
+        }.get((self.pooling, rank), layers.Flatten)
+        return keras.Model(model.inputs, pool()(model.outputs[0]))
+
+    def _with_preprocessing(self, model: Any, spec: Any) -> Any:
+        """``model`` behind a frozen ``Dense`` applying the registry model's Keras mode."""
+        if spec is None:
+            raise ValueError(
+                "include_preprocessing=True needs a registry model name (its Keras mode "
+                "is known); received a model. Normalize the input yourself, e.g. with "
+                "KerasModeNormalizer(mode=...)."
+            )
+        if spec.mode == "none":
+            return model
+        keras = import_keras()
+        inp = keras.Input(model.input_shape[1:])
+        dense = keras.layers.Dense(3, name="skprep_preprocessing", trainable=False)
+        x = dense(inp)
+        dense.set_weights(list(mode_affine(spec.mode)))
+        return keras.Model(inp, model(x))
 
     def fit(self, X=None, y=None):
         """Build or load the model (nothing is trained) and record its shapes.
@@ -328,8 +333,6 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : KerasFeatureExtractor
         """
         self._validate_params()
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1. Received: batch_size={self.batch_size}.")
         model, spec = self._build()
         with _LOCK:
             self.__dict__.pop("_model_blob", None)
@@ -427,6 +430,36 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             batch = np.ascontiguousarray(X[start:start + step], dtype=runtime.dtype)
             out[start:start + step] = runtime(batch).reshape(len(batch), -1)
         return out
+
+    def to_keras_layer(self, *, name: str | None = None):
+        """The fitted model as a Keras layer giving ``transform``'s 2-D features.
+
+        Parameters
+        ----------
+        name : str, optional
+            Used only when the output must be flattened (``pooling=None`` on spatial
+            maps): the result is then a model named ``name`` (default
+            ``"<model name>_flat"``) ending in a ``Flatten`` layer ``"<name>_flatten"``.
+
+        Returns
+        -------
+        keras.Model
+            :meth:`get_model` itself when its output is already ``(N, D)``.
+
+        Examples
+        --------
+        (Not run here: it builds a Keras model.) ::
+
+            ext = KerasFeatureExtractor("mobilenet_v2", weights=None).fit()
+            features = ext.to_keras_layer()(pixels)   # == ext.transform(pixels)
+        """
+        model = self.get_model()
+        if len(model.output_shape) <= 2:
+            return model
+        keras = import_keras()
+        name = name or f"{model.name}_flat"
+        flat = keras.layers.Flatten(name=f"{name}_flatten")(model.outputs[0])
+        return keras.Model(model.inputs, flat, name=name)
 
     @property
     def _n_features_out(self) -> int:

@@ -33,6 +33,7 @@ from ._decode import (
 )
 from ._load_report import ImageLoadReport
 from ._progress import progress
+from ._validation import IntTuple
 from .exceptions import (
     ImageFailure,
     ImageLoadError,
@@ -42,6 +43,11 @@ from .exceptions import (
 )
 
 __all__ = ["ImageLoader", "ImageLoadReport", "load_images", "INTERPOLATIONS"]
+
+#: ImageLoader's default ``max_pixels``: Pillow's decompression-bomb limit, read once
+#: when this module is imported (before anything in the process could change it through
+#: skprep), so a later ``Image.MAX_IMAGE_PIXELS = None`` does not disable skprep's check
+_PILLOW_MAX_PIXELS: int | None = Image.MAX_IMAGE_PIXELS
 
 # --------------------------------------------------------------------------- items
 
@@ -181,9 +187,12 @@ default="bilinear"
         ``.report`` is an :class:`ImageLoadReport` and ``.failures`` its failures.
     fill_value : int, default=0
         Value of failed rows (``on_error="fill"``) and of the letterbox border.
-    max_pixels : int or None, default=89_478_485
+    max_pixels : int or None, default=Pillow's ``Image.MAX_IMAGE_PIXELS``
         Refuse (``ImageTooLargeError``) images that declare more pixels than this in
-        their header, before decoding them (Pillow's default limit). None disables it.
+        their header, before decoding them. The default is Pillow's limit as it stands
+        when ``skprep.images`` is first imported (Pillow's own default unless something
+        changed it earlier); changing ``Image.MAX_IMAGE_PIXELS`` later does not change
+        it. None disables it.
     frames : int, default=0
         Which frame of an animated GIF / WebP / PNG or page of a multi-page TIFF to load;
         negative counts from the end (-1 is the last). Single-frame images only have 0
@@ -199,10 +208,8 @@ default="bilinear"
         read from EXIF first) when the decoded image stays at least ``reducing_gap``
         times larger than the output; Pillow's ``resize`` then reduces by whole
         factors down to ``max(2, reducing_gap)`` times the output before its
-        antialiased filter. Measured on real photos upscaled to 3000x2000: the mean
-        absolute difference to an exact full decode + antialiased resize is about 0.9
-        (stretch) and 1.3 (crop) at 1.1, 0.3 / 0.4 at 2.0, on 0-255; such a JPEG loads
-        about 1.5x faster at 1.1 than at 2.0 and 4x faster than with None.
+        antialiased filter. Larger values are closer to an exact full decode +
+        antialiased resize and slower (the measured trade-off: ``benchmarks/README.md``).
         None: exact full decode and one resize (as Keras does).
     verbose : int, default=0
         1 shows a progress bar over items when stderr is a terminal, 2 always.
@@ -234,12 +241,12 @@ default="bilinear"
     """
 
     _parameter_constraints: dict = {
-        "target_size": [tuple, list, None],
+        "target_size": [IntTuple(2, low=1), None],
         "interpolation": [StrOptions(set(INTERPOLATIONS))],
         "resize_mode": [StrOptions({"stretch", "crop", "pad"})],
         "color_mode": [StrOptions(set(CHANNELS))],
         "exif_transpose": ["boolean"],
-        "background": [tuple, list],
+        "background": [IntTuple(3, low=0, high=255)],
         "dtype": [StrOptions({"uint8", "float32"})],
         "n_jobs": [Integral, None],
         "on_error": [StrOptions({"raise", "fill"})],
@@ -266,7 +273,7 @@ default="bilinear"
         n_jobs: int | None = None,
         on_error: str = "raise",
         fill_value: int = 0,
-        max_pixels: int | None = 89_478_485,
+        max_pixels: int | None = _PILLOW_MAX_PIXELS,
         frames: int = 0,
         max_file_bytes: int | None = None,
         max_failures: int | float | None = None,
@@ -293,26 +300,11 @@ default="bilinear"
     # ------------------------------------------------------------------ checks
 
     def _options(self) -> DecodeOptions:
-        self._validate_params()
+        self._validate_params()  # the constraints check target_size and background too
         target = self.target_size
         if target is not None:
-            if (
-                len(target) != 2
-                or not all(isinstance(v, (int, np.integer)) and v > 0 for v in target)
-            ):
-                raise ValueError(
-                    "target_size must be None or (height, width) with two positive ints. "
-                    f"Received: target_size={target!r}."
-                )
             target = (int(target[0]), int(target[1]))
         background = self.background
-        if len(background) != 3 or not all(
-            isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in background
-        ):
-            raise ValueError(
-                "background must be an RGB tuple of three ints in 0-255. "
-                f"Received: background={background!r}."
-            )
         return DecodeOptions(
             target=target,
             resize_mode=self.resize_mode,
@@ -374,6 +366,24 @@ default="bilinear"
         opts = self._options()
         items = _as_items(X)
         ensure_plugins()
+        results, errors = self._decode_all(items, opts)
+        failures = [
+            ImageFailure(index, describe_item(items[index]), classify(errors[index]).__name__,
+                         cause_text(errors[index]))
+            for index in sorted(errors)
+        ]
+        report = ImageLoadReport(len(items), failures)
+        self._raise_for_failures(failures, errors, len(items))
+        batch = self._assemble(results, opts, len(items))
+        if return_report:
+            return batch, report
+        if failures:
+            self._warn_filled(report)
+        return batch
+
+    def _decode_all(self, items: list[Any], opts: DecodeOptions
+                    ) -> tuple[list[np.ndarray | None], dict[int, BaseException]]:
+        """Decode every item (threads per ``n_jobs``): (arrays or None, errors by index)."""
         n_items = len(items)
         results: list[np.ndarray | None] = [None] * n_items
         errors: dict[int, BaseException] = {}
@@ -381,70 +391,57 @@ default="bilinear"
         def work(index: int) -> None:
             try:
                 results[index] = decode_item(items[index], opts)
-            except Exception as exc:  # noqa: BLE001 - every failure is reported below
+            except Exception as exc:  # noqa: BLE001 - every failure is reported by load
                 errors[index] = exc
 
         n_threads = self._n_threads(n_items)
-        if n_threads > 1:  # lazy PIL images: load once here, not racing in two threads
-            for item in items:
-                if isinstance(item, Image.Image):
-                    try:
-                        item.load()
-                    except Exception:  # noqa: BLE001 - reported by the worker below
-                        pass
-        desc = "ImageLoader"
+        shown = {"total": n_items, "verbose": self.verbose, "desc": "ImageLoader", "unit": "img"}
         if n_threads == 1:
-            for index in progress(range(n_items), total=n_items, verbose=self.verbose,
-                                  desc=desc, unit="img"):
+            for index in progress(range(n_items), **shown):
                 work(index)
-        else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                for _ in progress(pool.map(work, range(n_items)), total=n_items,
-                                  verbose=self.verbose, desc=desc, unit="img"):
+            return results, errors
+        for item in items:  # lazy PIL images: load once here, not racing in two threads
+            if isinstance(item, Image.Image):
+                try:
+                    item.load()
+                except Exception:  # noqa: BLE001 - reported by the worker below
                     pass
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            for _ in progress(pool.map(work, range(n_items)), **shown):
+                pass
+        return results, errors
 
-        order = sorted(errors)
-        failures = [
-            ImageFailure(index, describe_item(items[index]), classify(errors[index]).__name__,
-                         cause_text(errors[index]))
-            for index in order
-        ]
-        report = ImageLoadReport(n_items, failures)
-        if failures and self.on_error == "raise":
+    def _raise_for_failures(self, failures: list[ImageFailure],
+                            errors: dict[int, BaseException], n_items: int) -> None:
+        """Raise per ``on_error`` and ``max_failures``; return when the batch may be filled."""
+        if not failures:
+            return
+        first = errors[failures[0].index]
+        if self.on_error == "raise":
             if len(failures) == 1:
-                index = order[0]
-                raise classify(errors[index])(
-                    failures[0].message, index=index, source=failures[0].source
-                ) from errors[index]
-            raise ImageLoadError(failures=failures) from errors[order[0]]
+                raise classify(first)(
+                    failures[0].message, index=failures[0].index, source=failures[0].source
+                ) from first
+            raise ImageLoadError(failures=failures) from first
         if self._too_many(len(failures), n_items):
-            summary = ImageLoadError._summary(failures).splitlines()
+            summary = str(ImageLoadError(failures=failures)).splitlines()
             summary[0] = (
                 f"{len(failures)} of {n_items} image(s) could not be loaded, more than "
                 f"max_failures={self.max_failures!r} allows (on_error='fill' raises above it):"
             )
-            raise ImageLoadError("\n".join(summary), failures=failures) from errors[order[0]]
+            raise ImageLoadError("\n".join(summary), failures=failures) from first
 
-        batch = self._assemble(results, opts, n_items)
-        if return_report:
-            return batch, report
-        if failures:
-            warning = ImageLoadWarning(
-                f"{len(failures)} of {n_items} image(s) failed and were filled with "
-                f"{self.fill_value}: rows {report.indices}. First failure: {failures[0]}. "
-                "The warning's .report (an ImageLoadReport) and .failures list them all; "
-                "ImageLoader.load(X, return_report=True) returns the report directly.",
-                failures,
-            )
-            warning.report = report
-            warnings.warn(warning, stacklevel=3)
-        return batch
-
-    def _load(self, X: Any) -> tuple[np.ndarray, list[ImageFailure]]:
-        """Batch and failures, no warning (kept for callers of the earlier private API,
-        e.g. the Dask helpers, which re-index and report failures themselves)."""
-        batch, report = self.load(X, return_report=True)
-        return batch, list(report.failures)
+    def _warn_filled(self, report: ImageLoadReport) -> None:
+        failures = list(report.failures)
+        warning = ImageLoadWarning(
+            f"{len(failures)} of {report.n_items} image(s) failed and were filled with "
+            f"{self.fill_value}: rows {report.indices}. First failure: {failures[0]}. "
+            "The warning's .report (an ImageLoadReport) and .failures list them all; "
+            "ImageLoader.load(X, return_report=True) returns the report directly.",
+            failures,
+        )
+        warning.report = report
+        warnings.warn(warning, stacklevel=4)
 
     def _assemble(self, results: list[np.ndarray | None], opts: DecodeOptions,
                   n_items: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -29,11 +29,14 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
-from ._validation import channel_axis, check_batch
+from ._validation import channel_axis, check_batch, require_tabular_fit
 from .exceptions import InputRangeWarning, InputShapeError
 from .registry import get_model_spec
 
-__all__ = ["preprocess", "unpreprocess", "KerasModeNormalizer"]
+__all__ = [
+    "preprocess", "unpreprocess", "KerasModeNormalizer", "ModeArithmetic", "mode_arithmetic",
+    "mode_affine",
+]
 
 _F32 = np.float32
 # elements per chunk of the fused path: a multiple of 3, so per-channel tiles stay aligned;
@@ -41,16 +44,94 @@ _F32 = np.float32
 _CHUNK_ELEMENTS = 3 * 16384
 
 
-def _mode_params(mode: str) -> tuple[Any, np.ndarray | None, np.ndarray | None, bool]:
-    """(divisor, mean, std, flip) of a mode, as float32 in *output* channel order."""
+class ModeArithmetic(NamedTuple):
+    """What a Keras mode computes, in Keras' order, per *output* channel (float64).
+
+    ``out[c] = (x[src(c)] / divisor - mean[c]) / std[c]``, where ``src(c) = 2 - c``
+    when ``flip`` (RGB -> BGR) and ``c`` otherwise; a field that is None is skipped.
+    ``mean`` is a scalar for ``"tf"`` (``x / 127.5 - 1``) and per channel otherwise.
+    """
+
+    divisor: float | None
+    mean: float | np.ndarray | None
+    std: np.ndarray | None
+    flip: bool
+
+
+def mode_arithmetic(mode: str) -> ModeArithmetic:
+    """The one translation of a Keras mode into numbers, used by every skprep path.
+
+    :func:`preprocess` (in float32), the Keras layers of
+    :meth:`KerasModeNormalizer.to_keras_layer` and the preprocessing layer of
+    ``KerasFeatureExtractor(include_preprocessing=True)`` (:func:`mode_affine`) all
+    start from it.
+
+    Parameters
+    ----------
+    mode : {"caffe", "tf", "torch", "none"}
+
+    Returns
+    -------
+    ModeArithmetic
+
+    Examples
+    --------
+    >>> mode_arithmetic("tf")
+    ModeArithmetic(divisor=127.5, mean=1.0, std=None, flip=False)
+    """
+    if mode not in MODES:
+        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
     if mode == "tf":
-        return _F32(TF_SCALE), None, None, False
+        return ModeArithmetic(float(TF_SCALE), 1.0, None, False)
     if mode == "torch":
-        mean, std = np.array(TORCH_MEAN_RGB, _F32), np.array(TORCH_STD_RGB, _F32)
-        return _F32(TORCH_SCALE), mean, std, False
+        return ModeArithmetic(float(TORCH_SCALE), np.array(TORCH_MEAN_RGB, np.float64),
+                              np.array(TORCH_STD_RGB, np.float64), False)
     if mode == "caffe":
-        return None, np.array(CAFFE_MEAN_BGR, _F32), None, True
-    return None, None, None, False
+        return ModeArithmetic(None, np.array(CAFFE_MEAN_BGR, np.float64), None, True)
+    return ModeArithmetic(None, None, None, False)
+
+
+def mode_affine(mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """A mode as ``x @ kernel + bias`` on RGB 0-255 pixels: (3x3 kernel, bias), float32.
+
+    Derived from :func:`mode_arithmetic`; the flip of ``"caffe"`` is a permutation in
+    the kernel.
+
+    Parameters
+    ----------
+    mode : {"caffe", "tf", "torch"}
+
+    Returns
+    -------
+    kernel : ndarray of float32, shape (3, 3)
+    bias : ndarray of float32, shape (3,)
+
+    Examples
+    --------
+    >>> kernel, bias = mode_affine("caffe")
+    >>> kernel[2, 0], bias[0]
+    (np.float32(1.0), np.float32(-103.939))
+    """
+    if mode not in ("tf", "torch", "caffe"):
+        raise ValueError(f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
+    arith = mode_arithmetic(mode)
+    std = np.ones(3) if arith.std is None else arith.std
+    divisor = 1.0 if arith.divisor is None else arith.divisor
+    mean = np.broadcast_to(0.0 if arith.mean is None else arith.mean, (3,))
+    kernel = np.zeros((3, 3), _F32)
+    for c in range(3):
+        kernel[2 - c if arith.flip else c, c] = 1.0 / (divisor * std[c])
+    return kernel, (-mean / std).astype(_F32)
+
+
+def _mode_params(mode: str) -> tuple[Any, Any, np.ndarray | None, bool]:
+    """(divisor, mean, std, flip) of a mode as float32, in *output* channel order."""
+    divisor, mean, std, flip = mode_arithmetic(mode)
+
+    def f32(value):
+        return None if value is None else np.asarray(value, _F32)
+
+    return f32(divisor), f32(mean), f32(std), flip
 
 
 def _keras_steps(mode: str) -> list[tuple[np.ufunc, Any]]:
@@ -60,8 +141,6 @@ def _keras_steps(mode: str) -> list[tuple[np.ufunc, Any]]:
     (3,) with one value per *output* channel.
     """
     divisor, mean, std, _ = _mode_params(mode)
-    if mode == "tf":
-        return [(np.divide, divisor), (np.subtract, _F32(1.0))]
     steps: list[tuple[np.ufunc, Any]] = []
     if divisor is not None:
         steps.append((np.divide, divisor))
@@ -193,12 +272,10 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     >>> preprocess(np.array([[255, 0, 0]], dtype=np.uint8), "caffe")  # BGR, mean-centred
     array([[-103.939, -116.779,  131.32 ]], dtype=float32)
     """
-    if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    flip = mode_arithmetic(mode).flip  # also checks the mode
     x = np.asarray(x)
     axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
     _check_channels(x, mode, axis)
-    flip = _mode_params(mode)[3]
     if mode != "none":
         out = _preprocess_fast(x, mode, axis, flip)
         if out is not None:
@@ -219,19 +296,13 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     >>> unpreprocess(np.array([[-1.0, 0.0, 1.0]]), "tf")
     array([[  0. , 127.5, 255. ]], dtype=float32)
     """
-    if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+    divisor, mean, std, flip = _mode_params(mode)  # also checks the mode
     x = np.asarray(x)
     axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
     _check_channels(x, mode, axis)
-    divisor, mean, std, flip = _mode_params(mode)
     out = x.astype(_F32, copy=True)
     shape = [1] * out.ndim
     shape[axis] = -1
-    if mode == "tf":
-        out += _F32(1.0)
-        out *= divisor
-        return out
     if std is not None:
         out *= std.reshape(shape)
     if mean is not None:
@@ -423,11 +494,7 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         from sklearn.utils.validation import _check_feature_names_in
 
         check_is_fitted(self)
-        if not hasattr(self, "n_features_in_"):
-            raise InputShapeError(
-                "get_feature_names_out is defined for 2-D (tabular) input only; this "
-                f"KerasModeNormalizer was fitted on image batches of shape {self.input_shape_}."
-            )
+        require_tabular_fit(self, "get_feature_names_out")
         return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
@@ -436,13 +503,57 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    def to_keras_layer(self):
-        """This fitted normalizer as a Keras layer (see :func:`skprep.export.normalizer_layer`).
+    def to_keras_layer(self, *, name: str | None = None):
+        """This fitted normalizer as Keras layer(s) built from Keras' own classes.
+
+        Parameters
+        ----------
+        name : str, optional
+            Layer name; default ``"keras_mode_<mode>"``.
 
         Returns
         -------
         keras.layers.Layer
-        """
-        from .export import normalizer_layer
+            A ``Rescaling`` (``"tf"``, ``"none"``), a ``Normalization`` (``"torch"``), or
+            a ``Sequential`` of frozen builtin layers (``"caffe"``: the RGB -> BGR flip and
+            the mean as a ``Dense`` on the channel axis). Any integer or float input is
+            cast to float32 first.
 
-        return normalizer_layer(self)
+        Examples
+        --------
+        (Not run here: it imports Keras.) ::
+
+            normalizer = KerasModeNormalizer(model="resnet50").fit(pixels)
+            layer = normalizer.to_keras_layer()
+            inputs = keras.Input((224, 224, 3), dtype="uint8")
+            model = keras.Model(inputs, backbone(layer(inputs)))
+        """
+        import keras
+
+        check_is_fitted(self, "mode_")
+        name = name or f"keras_mode_{self.mode_}"
+        channels_first = len(self.input_shape_) == 3 and self.data_format == "channels_first"
+        divisor, mean, std, flip = mode_arithmetic(self.mode_)
+        if flip:
+            return _flip_layers(keras, self.mode_, name, channels_first)
+        if std is not None:
+            return keras.layers.Normalization(
+                axis=1 if channels_first else -1, mean=mean * divisor,
+                variance=(std * divisor) ** 2, name=name,
+            )
+        if divisor is None:
+            return keras.layers.Rescaling(1.0, name=name)
+        return keras.layers.Rescaling(1.0 / divisor, offset=-mean, name=name)
+
+
+def _flip_layers(keras, mode: str, name: str, channels_first: bool):
+    """A mode with the RGB -> BGR flip: the whole affine map as a frozen ``Dense``."""
+    dense = keras.layers.Dense(3, name=f"{name}_bgr", trainable=False)
+    dense.build((None, 3))
+    dense.set_weights(list(mode_affine(mode)))
+    layers = [keras.layers.Rescaling(1.0, name=f"{name}_float")]
+    if channels_first:
+        layers += [keras.layers.Permute((2, 3, 1)), dense, keras.layers.Permute((3, 1, 2))]
+    else:
+        layers.append(dense)
+    return keras.Sequential(layers, name=name)

@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import difflib
 import os
-from numbers import Integral
 from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from .exceptions import SkprepError
+from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
-from .registry import get_model_spec
+from .registry import get_model_spec, parse_input_size
 
 __all__ = ["make_image_pipeline"]
-
-
-class UnknownParameterError(SkprepError, ValueError):
-    """An override names no parameter of the pipeline."""
-
-
-def _input_size(input_size: Any, default: tuple[int, int]) -> tuple[int, int]:
-    if input_size is None:
-        return default
-    if isinstance(input_size, Integral):
-        return int(input_size), int(input_size)
-    size = tuple(input_size)
-    if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
-        raise ValueError(
-            "input_size must be an int or a (height, width) pair of positive ints. "
-            f"Received: input_size={input_size!r}."
-        )
-    return int(size[0]), int(size[1])
 
 
 def make_image_pipeline(
@@ -95,7 +76,7 @@ def make_image_pipeline(
     ('ResNet50', (64, 64))
     """
     spec = get_model_spec(model_name)
-    size = _input_size(input_size, spec.input_size)
+    size = spec.input_size if input_size is None else parse_input_size(input_size)
     steps: list[tuple[str, Any]] = [
         ("loader", ImageLoader(target_size=size, n_jobs=n_jobs)),
         ("normalizer", KerasModeNormalizer(model=spec.name)),

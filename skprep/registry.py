@@ -26,12 +26,13 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral
 from types import ModuleType
 from typing import Any
 
 from .exceptions import UnknownModelError
 
-__all__ = ["ModelSpec", "get_model_spec", "list_models"]
+__all__ = ["ModelSpec", "get_model_spec", "list_models", "parse_input_size"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,6 @@ class ModelSpec:
     family: str
 
     @property
-    def constructor(self) -> str:
-        """Name of the constructor in ``keras.applications``."""
-        return self.name
-
-    @property
     def input_shape(self) -> tuple[int, int, int]:
         """Default channels-last input shape ``(height, width, 3)``."""
         return (*self.input_size, 3)
@@ -86,54 +82,63 @@ class ModelSpec:
         return self.keras_module().preprocess_input
 
 
-def _spec(name, module, mode, size, family, builtin=False):
-    return ModelSpec(name, module, mode, (size, size), builtin, family)
+# One row per model: Keras constructor name, keras.applications submodule, preprocessing
+# mode of that module's preprocess_input, default input size (square), family, whether the
+# model normalizes its 0-255 input itself. Order: keras.applications' documentation.
+_TABLE = """
+name                module               mode   size  family          builtin
+VGG16               vgg16                caffe  224   VGG             no
+VGG19               vgg19                caffe  224   VGG             no
+ResNet50            resnet               caffe  224   ResNet          no
+ResNet101           resnet               caffe  224   ResNet          no
+ResNet152           resnet               caffe  224   ResNet          no
+ResNet50V2          resnet_v2            tf     224   ResNetV2        no
+ResNet101V2         resnet_v2            tf     224   ResNetV2        no
+ResNet152V2         resnet_v2            tf     224   ResNetV2        no
+InceptionV3         inception_v3         tf     299   Inception       no
+InceptionResNetV2   inception_resnet_v2  tf     299   Inception       no
+Xception            xception             tf     299   Xception        no
+MobileNet           mobilenet            tf     224   MobileNet       no
+MobileNetV2         mobilenet_v2         tf     224   MobileNetV2     no
+MobileNetV3Small    mobilenet_v3         none   224   MobileNetV3     yes
+MobileNetV3Large    mobilenet_v3         none   224   MobileNetV3     yes
+DenseNet121         densenet             torch  224   DenseNet        no
+DenseNet169         densenet             torch  224   DenseNet        no
+DenseNet201         densenet             torch  224   DenseNet        no
+NASNetMobile        nasnet               tf     224   NASNet          no
+NASNetLarge         nasnet               tf     331   NASNet          no
+EfficientNetB0      efficientnet         none   224   EfficientNet    yes
+EfficientNetB1      efficientnet         none   240   EfficientNet    yes
+EfficientNetB2      efficientnet         none   260   EfficientNet    yes
+EfficientNetB3      efficientnet         none   300   EfficientNet    yes
+EfficientNetB4      efficientnet         none   380   EfficientNet    yes
+EfficientNetB5      efficientnet         none   456   EfficientNet    yes
+EfficientNetB6      efficientnet         none   528   EfficientNet    yes
+EfficientNetB7      efficientnet         none   600   EfficientNet    yes
+EfficientNetV2B0    efficientnet_v2      none   224   EfficientNetV2  yes
+EfficientNetV2B1    efficientnet_v2      none   240   EfficientNetV2  yes
+EfficientNetV2B2    efficientnet_v2      none   260   EfficientNetV2  yes
+EfficientNetV2B3    efficientnet_v2      none   300   EfficientNetV2  yes
+EfficientNetV2S     efficientnet_v2      none   384   EfficientNetV2  yes
+EfficientNetV2M     efficientnet_v2      none   480   EfficientNetV2  yes
+EfficientNetV2L     efficientnet_v2      none   480   EfficientNetV2  yes
+ConvNeXtTiny        convnext             none   224   ConvNeXt        yes
+ConvNeXtSmall       convnext             none   224   ConvNeXt        yes
+ConvNeXtBase        convnext             none   224   ConvNeXt        yes
+ConvNeXtLarge       convnext             none   224   ConvNeXt        yes
+ConvNeXtXLarge      convnext             none   224   ConvNeXt        yes
+"""
 
 
-# fmt: off
-_SPECS: tuple[ModelSpec, ...] = (
-    _spec("VGG16", "vgg16", "caffe", 224, "VGG"),
-    _spec("VGG19", "vgg19", "caffe", 224, "VGG"),
-    _spec("ResNet50", "resnet", "caffe", 224, "ResNet"),
-    _spec("ResNet101", "resnet", "caffe", 224, "ResNet"),
-    _spec("ResNet152", "resnet", "caffe", 224, "ResNet"),
-    _spec("ResNet50V2", "resnet_v2", "tf", 224, "ResNetV2"),
-    _spec("ResNet101V2", "resnet_v2", "tf", 224, "ResNetV2"),
-    _spec("ResNet152V2", "resnet_v2", "tf", 224, "ResNetV2"),
-    _spec("InceptionV3", "inception_v3", "tf", 299, "Inception"),
-    _spec("InceptionResNetV2", "inception_resnet_v2", "tf", 299, "Inception"),
-    _spec("Xception", "xception", "tf", 299, "Xception"),
-    _spec("MobileNet", "mobilenet", "tf", 224, "MobileNet"),
-    _spec("MobileNetV2", "mobilenet_v2", "tf", 224, "MobileNetV2"),
-    _spec("MobileNetV3Small", "mobilenet_v3", "none", 224, "MobileNetV3", builtin=True),
-    _spec("MobileNetV3Large", "mobilenet_v3", "none", 224, "MobileNetV3", builtin=True),
-    _spec("DenseNet121", "densenet", "torch", 224, "DenseNet"),
-    _spec("DenseNet169", "densenet", "torch", 224, "DenseNet"),
-    _spec("DenseNet201", "densenet", "torch", 224, "DenseNet"),
-    _spec("NASNetMobile", "nasnet", "tf", 224, "NASNet"),
-    _spec("NASNetLarge", "nasnet", "tf", 331, "NASNet"),
-    _spec("EfficientNetB0", "efficientnet", "none", 224, "EfficientNet", builtin=True),
-    _spec("EfficientNetB1", "efficientnet", "none", 240, "EfficientNet", builtin=True),
-    _spec("EfficientNetB2", "efficientnet", "none", 260, "EfficientNet", builtin=True),
-    _spec("EfficientNetB3", "efficientnet", "none", 300, "EfficientNet", builtin=True),
-    _spec("EfficientNetB4", "efficientnet", "none", 380, "EfficientNet", builtin=True),
-    _spec("EfficientNetB5", "efficientnet", "none", 456, "EfficientNet", builtin=True),
-    _spec("EfficientNetB6", "efficientnet", "none", 528, "EfficientNet", builtin=True),
-    _spec("EfficientNetB7", "efficientnet", "none", 600, "EfficientNet", builtin=True),
-    _spec("EfficientNetV2B0", "efficientnet_v2", "none", 224, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2B1", "efficientnet_v2", "none", 240, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2B2", "efficientnet_v2", "none", 260, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2B3", "efficientnet_v2", "none", 300, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2S", "efficientnet_v2", "none", 384, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2M", "efficientnet_v2", "none", 480, "EfficientNetV2", builtin=True),
-    _spec("EfficientNetV2L", "efficientnet_v2", "none", 480, "EfficientNetV2", builtin=True),
-    _spec("ConvNeXtTiny", "convnext", "none", 224, "ConvNeXt", builtin=True),
-    _spec("ConvNeXtSmall", "convnext", "none", 224, "ConvNeXt", builtin=True),
-    _spec("ConvNeXtBase", "convnext", "none", 224, "ConvNeXt", builtin=True),
-    _spec("ConvNeXtLarge", "convnext", "none", 224, "ConvNeXt", builtin=True),
-    _spec("ConvNeXtXLarge", "convnext", "none", 224, "ConvNeXt", builtin=True),
-)
-# fmt: on
+def _parse_table(text: str) -> tuple[ModelSpec, ...]:
+    rows = [line.split() for line in text.strip().splitlines()[1:]]
+    return tuple(
+        ModelSpec(name, module, mode, (int(size), int(size)), builtin == "yes", family)
+        for name, module, mode, size, family, builtin in rows
+    )
+
+
+_SPECS: tuple[ModelSpec, ...] = _parse_table(_TABLE)
 
 
 def _normalize_name(name: str) -> str:
@@ -206,3 +211,50 @@ def list_models(family: str | None = None) -> list[ModelSpec]:
         return list(_SPECS)
     key = _normalize_name(family)
     return [spec for spec in _SPECS if _normalize_name(spec.family) == key]
+
+
+def parse_input_size(value: int | str | tuple[int, int], name: str = "input_size",
+                     ) -> tuple[int, int]:
+    """An image size ``(height, width)`` from an int, a pair, or text.
+
+    Parameters
+    ----------
+    value : int, (int, int) or str
+        ``N`` (a square), ``(height, width)``, or text ``"N"``, ``"H,W"`` or ``"HxW"``
+        (the command line's ``--input-size``).
+    name : str, default="input_size"
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width)``, both positive.
+
+    Raises
+    ------
+    ValueError
+        If the value is not one of those forms with positive integers.
+
+    Examples
+    --------
+    >>> parse_input_size(96), parse_input_size((48, 64)), parse_input_size("48x64")
+    ((96, 96), (48, 64), (48, 64))
+    """
+    size: tuple = ()
+    if isinstance(value, str):
+        try:
+            size = tuple(int(part) for part in value.lower().replace("x", ",").split(",")
+                         if part.strip())
+        except ValueError:
+            size = ()
+        size = size * 2 if len(size) == 1 else size
+    elif isinstance(value, Integral):
+        size = (value, value)
+    elif hasattr(value, "__iter__"):
+        size = tuple(value)
+    if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
+        raise ValueError(
+            f"{name} must be an int N or a (height, width) pair of positive ints (on the "
+            f"command line: N, H,W or HxW). Received: {name}={value!r}."
+        )
+    return int(size[0]), int(size[1])

@@ -9,17 +9,18 @@ integers, so uint8 statistics do not depend on the chunking at all.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, Real, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import channel_axis, check_batch
-from .exceptions import InputShapeError
+from ._validation import channel_axis, check_batch, require_tabular_fit
+from .exceptions import InputShapeError, UnsupportedStepError
 
-__all__ = ["DatasetStatsStandardizer", "batch_moments", "merge_moments"]
+__all__ = ["ChannelMoments", "DatasetStatsStandardizer", "batch_moments", "merge_moments"]
 
 _ROWS_PER_CHUNK = 1 << 16  # pixels per chunk: 1.5 MiB of float64 for RGB, stays in cache
 _PIXELS_PER_ROW = 256  # pixels per row when centring float chunks
@@ -180,6 +181,74 @@ def merge_moments(
     return n, mean, m2
 
 
+@dataclass(frozen=True)
+class ChannelMoments:
+    """Mergeable per-channel statistics of some batches: the state of a standardizer's fit.
+
+    Made by :meth:`DatasetStatsStandardizer.partial_moments`, merged with
+    :meth:`merge` (in any grouping, in order: the same pairwise update as
+    ``partial_fit``), and turned into a fitted standardizer by
+    :meth:`DatasetStatsStandardizer.fit_from_moments`. Small and picklable, so partial
+    results travel cheaply between processes (the Dask helpers use exactly this).
+
+    Attributes
+    ----------
+    n_samples : int
+        Images (rows of 2-D input) counted.
+    n_pixels : int
+        Values per channel counted.
+    mean : ndarray of float64, shape (C,)
+        Per-channel mean of ``input_scale * X``.
+    m2 : ndarray of float64, shape (C,)
+        Per-channel sum of squared deviations from the mean.
+    input_shape : tuple of int
+        Shape of one sample of the first batch (``(C,)`` for 2-D input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaler = DatasetStatsStandardizer()
+    >>> x = np.array([[1.0], [2.0], [3.0], [7.0]])
+    >>> moments = scaler.partial_moments(x[:1]).merge(scaler.partial_moments(x[1:]))
+    >>> moments.n_samples, moments.mean
+    (4, array([3.25]))
+    """
+
+    n_samples: int
+    n_pixels: int
+    mean: np.ndarray
+    m2: np.ndarray
+    input_shape: tuple[int, ...]
+
+    def merge(self, other: ChannelMoments) -> ChannelMoments:
+        """These moments followed by ``other``'s (Chan et al.'s pairwise update).
+
+        Parameters
+        ----------
+        other : ChannelMoments
+            Statistics with the same number of channels (and sample rank).
+
+        Returns
+        -------
+        ChannelMoments
+            The statistics of both; ``input_shape`` is this one's.
+
+        Raises
+        ------
+        InputShapeError
+            When the channels (columns) or the sample rank differ.
+        """
+        if len(self.input_shape) != len(other.input_shape) or len(self.mean) != len(other.mean):
+            raise InputShapeError(
+                f"Cannot merge statistics of samples of shape {other.input_shape} into "
+                f"statistics of samples of shape {self.input_shape}: the number of channels "
+                "(columns) must be the same."
+            )
+        n, mean, m2 = merge_moments(self.n_pixels, self.mean, self.m2,
+                                    other.n_pixels, other.mean, other.m2)
+        return ChannelMoments(self.n_samples + other.n_samples, n, mean, m2, self.input_shape)
+
+
 class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Standardize images (or tables) per channel with statistics of your own data.
 
@@ -290,11 +359,15 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         -------
         self : DatasetStatsStandardizer
         """
+        return self._refit(self._merge_batch, X)
+
+    def _refit(self, set_state, source) -> DatasetStatsStandardizer:
+        """Validate, then reset and ``set_state(source)`` under the lock: a concurrent
+        partial_fit never sees half a fit."""
         self._validate_params()
-        # reset and merge under one lock: a concurrent partial_fit never sees half a fit
         with self._get_lock():
             self._reset()
-            self._merge_batch(X)
+            set_state(source)
         return self
 
     def partial_fit(self, X, y=None):
@@ -319,25 +392,84 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         """Merge one batch into the running statistics; the caller holds the lock."""
         first = not hasattr(self, "n_pixels_seen_")
         X = check_batch(self, X, reset=first, data_format=self.data_format)
+        moments = self._moments(X)
+        if not first:
+            moments = self._fitted_moments().merge(moments)
+        self._set_moments(moments)
+
+    def _moments(self, X: np.ndarray) -> ChannelMoments:
+        """The moments of a validated batch, in units of ``input_scale * X``."""
         n, mean, m2 = _moments_of_pieces(_pixel_views(X, self.data_format))
         if self.input_scale != 1.0:
             mean = mean * self.input_scale
             m2 = m2 * (self.input_scale * self.input_scale)
-        if first:
-            seen, old_mean, old_m2, images = 0, mean * 0, m2 * 0, 0
-        else:
-            seen, old_mean, old_m2, images = (
-                self.n_pixels_seen_, self.mean_, self._m2, self.n_samples_seen_
-            )
-        seen, mean, m2 = merge_moments(seen, old_mean, old_m2, n, mean, m2)
-        self._set_moments(seen, images + X.shape[0], mean, m2)
+        return ChannelMoments(X.shape[0], n, mean, m2, tuple(int(d) for d in X.shape[1:]))
 
-    def _set_moments(self, n_pixels: int, n_samples: int, mean: np.ndarray,
-                     m2: np.ndarray) -> None:
-        """Set every fitted attribute from merged (count, mean, M2); also used by
-        :func:`skprep.distributed.fit_standardizer` after its map-reduce."""
+    def _fitted_moments(self) -> ChannelMoments:
+        return ChannelMoments(self.n_samples_seen_, self.n_pixels_seen_, self.mean_, self._m2,
+                              self.input_shape_)
+
+    def partial_moments(self, X) -> ChannelMoments:
+        """The statistics of one batch, as :meth:`fit` would compute them; nothing is set.
+
+        The map step of a map-reduce fit: compute ``partial_moments`` of each chunk
+        (anywhere: the estimator is not modified), merge the results in chunk order with
+        :meth:`ChannelMoments.merge`, and give the total to :meth:`fit_from_moments`.
+        The result is identical to :meth:`partial_fit` over the chunks in that order
+        (and equal to one :meth:`fit` on the whole up to float rounding; exactly equal
+        for one chunk).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, H, W, C) or (N, C)
+
+        Returns
+        -------
+        ChannelMoments
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> scaler = DatasetStatsStandardizer()
+        >>> chunks = [np.full((2, 4, 4, 3), v, np.uint8) for v in (10, 20)]
+        >>> total = scaler.partial_moments(chunks[0]).merge(scaler.partial_moments(chunks[1]))
+        >>> scaler.fit_from_moments(total).mean_
+        array([15., 15., 15.])
+        """
+        self._validate_params()
+        # validation records the input shape on the estimator it checks: a copy
+        X = check_batch(clone(self), X, reset=True, data_format=self.data_format)
+        return self._moments(X)
+
+    def fit_from_moments(self, moments: ChannelMoments) -> DatasetStatsStandardizer:
+        """Set the fitted state from (merged) moments, replacing any earlier fit.
+
+        Leaves exactly the state that :meth:`partial_fit` over the same batches leaves,
+        so :meth:`partial_fit` can continue from it.
+
+        Parameters
+        ----------
+        moments : ChannelMoments
+            From :meth:`partial_moments`, usually merged.
+
+        Returns
+        -------
+        self : DatasetStatsStandardizer
+        """
+        return self._refit(self._set_fitted, moments)
+
+    def _set_fitted(self, moments: ChannelMoments) -> None:
+        """The whole fitted state from moments (after a reset): shapes and statistics."""
+        self.input_shape_ = tuple(moments.input_shape)
+        if len(self.input_shape_) == 1:
+            self.n_features_in_ = self.input_shape_[0]
+        self._set_moments(moments)
+
+    def _set_moments(self, moments: ChannelMoments) -> None:
+        """Set the statistics' fitted attributes from merged moments."""
+        n_pixels, mean, m2 = moments.n_pixels, moments.mean, moments.m2
         self.n_pixels_seen_ = n_pixels
-        self.n_samples_seen_ = n_samples
+        self.n_samples_seen_ = moments.n_samples
         self.mean_ = mean
         self._m2 = m2
         self.var_ = m2 / n_pixels if n_pixels else np.zeros_like(m2)
@@ -408,12 +540,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         ndarray of str
         """
         check_is_fitted(self, "mean_")
-        if not hasattr(self, "n_features_in_"):
-            raise InputShapeError(
-                "get_feature_names_out is defined for 2-D (tabular) input only; this "
-                "DatasetStatsStandardizer was fitted on image batches of shape "
-                f"{self.input_shape_}."
-            )
+        require_tabular_fit(self, "get_feature_names_out")
         return super().get_feature_names_out(input_features)
 
     def __sklearn_tags__(self):
@@ -421,14 +548,50 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    def to_keras_layer(self):
-        """These statistics as a Keras ``Normalization`` layer (see
-        :func:`skprep.export.standardizer_layer`).
+    def to_keras_layer(self, *, name: str | None = None):
+        """These statistics as a Keras ``Normalization`` layer.
+
+        ``mean_`` and ``var_`` are in units of ``x * input_scale``; the layer works on the
+        raw input, so its mean is ``mean_ / input_scale`` and its variance
+        ``(scale_ / input_scale) ** 2`` (0 and 1 in scaled units when ``with_mean`` /
+        ``with_std`` is False; a constant channel keeps scale 1, as in ``transform``).
+
+        Parameters
+        ----------
+        name : str, optional
+            Layer name; default ``"dataset_stats"``.
 
         Returns
         -------
         keras.layers.Normalization
-        """
-        from .export import standardizer_layer
 
-        return standardizer_layer(self)
+        Raises
+        ------
+        UnsupportedStepError
+            A channel scale below Keras' epsilon, which ``Normalization`` would clip.
+
+        Examples
+        --------
+        (Not run here: it imports Keras.) ::
+
+            scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(pixels)
+            layer = scaler.to_keras_layer()      # mean = mean_ * 255, variance = var_ * 255**2
+        """
+        import keras
+
+        check_is_fitted(self, "mean_")
+        mean = np.asarray(self.mean_, np.float64)
+        scale = self.scale_ if self.with_std else np.ones_like(mean)
+        shift = mean if self.with_mean else np.zeros_like(mean)
+        factor = float(self.input_scale)
+        raw_std = np.asarray(scale, np.float64) / factor
+        if np.any(raw_std < keras.config.epsilon()):
+            raise UnsupportedStepError(
+                f"DatasetStatsStandardizer has a channel scale of {raw_std.min():g} in input "
+                f"units, below Keras' epsilon {keras.config.epsilon():g} that Normalization "
+                "clips to; the exported model would differ. Refit on more varied data."
+            )
+        axis = 1 if len(self.input_shape_) == 3 and self.data_format == "channels_first" else -1
+        return keras.layers.Normalization(
+            axis=axis, mean=shift / factor, variance=raw_std**2, name=name or "dataset_stats"
+        )

@@ -237,3 +237,83 @@ def test_saves_as_keras_and_exports_for_serving(tmp_path, image_pipeline):
     layer = keras.layers.TFSMLayer(str(tmp_path / "serving"), call_endpoint="serve")
     out = keras.ops.convert_to_numpy(layer(pixels))
     np.testing.assert_allclose(out, expected, atol=ATOL, rtol=0)
+
+
+def _dense(units, kernel, bias, name):
+    dense = keras.layers.Dense(units, name=name, trainable=False)
+    dense.build((None, kernel.shape[0]))
+    dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    return dense
+
+
+def _pca_to_dense(pca, *, name, method):
+    """Dense: (x - mean_) @ components_.T"""
+    components = pca.components_.T
+    return _dense(components.shape[1], components, -pca.mean_ @ components, name)
+
+
+def _sgd_to_dense(head, *, name, method):
+    if method not in ("auto", "decision_function"):
+        raise UnsupportedStepError(f"{name}: only decision_function is linear")
+    return _dense(head.coef_.shape[0], head.coef_.T, head.intercept_, name)
+
+
+def test_user_registered_converters_export_a_transformer_and_a_head(tabular):
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import SGDClassifier
+
+    from skprep.export import register_converter
+
+    X, _, y3, _ = tabular
+    pipe = make_pipeline(PCA(3), SGDClassifier(random_state=0)).fit(X, y3)
+    with pytest.raises(UnsupportedStepError, match=r"'pca' \(PCA\)"):
+        to_keras(pipe)  # not registered yet
+    register_converter(PCA, _pca_to_dense, final=False)
+    register_converter(SGDClassifier, _sgd_to_dense, description="Dense, linear")
+    steps = supported_steps()
+    assert steps["PCA"] == "Dense: (x - mean_) @ components_.T"
+    assert steps["SGDClassifier"] == "Dense, linear"
+    model = to_keras(pipe)
+    assert tuple(model.input.shape) == (None, 5) and model.input.dtype == "float32"
+    expected = pipe.decision_function(X)
+    assert expected.std() > 0.1
+    np.testing.assert_allclose(_run(model, X), expected, atol=ATOL, rtol=0)
+    with pytest.raises(UnsupportedStepError, match="only decision_function"):
+        to_keras(pipe, method="predict_proba")  # the converter's own refusal
+    # a registered head is final: it must be the last step
+    head_first = make_pipeline(SGDClassifier(random_state=0), PCA(2))
+    head_first.steps = [("sgd", pipe[-1]), ("pca", pipe[0])]
+    with pytest.raises(UnsupportedStepError, match="must be the last step"):
+        to_keras(head_first, input_shape=(5,))
+    with pytest.raises(TypeError):
+        register_converter("PCA", _pca_to_dense)
+
+
+class _ShiftedRidge(Ridge):
+    """A subclass that predicts something else than its base (Ridge + 1)."""
+
+    def predict(self, X):
+        return super().predict(X) + 1.0
+
+
+def test_converters_are_keyed_by_exact_class(tabular):
+    """A subclass may compute something else: its base's converter does not apply."""
+    X, _, _, targets = tabular
+    pipe = make_pipeline(_ShiftedRidge()).fit(X, targets[:, 0])
+    with pytest.raises(UnsupportedStepError, match=r"\(_ShiftedRidge\)"):
+        to_keras(pipe)
+
+
+def test_steps_convert_themselves(pixels):
+    """to_keras asks each skprep step for its layer: the same layer config either way."""
+    from skprep.export import normalizer_layer, standardizer_layer
+
+    normalizer = KerasModeNormalizer("caffe").fit(pixels)
+    scaler = DatasetStatsStandardizer(input_scale=1 / 255).fit(pixels)
+    assert (normalizer.to_keras_layer(name="n").get_config()
+            == normalizer_layer(normalizer, name="n").get_config())
+    layer = scaler.to_keras_layer()
+    assert layer.name == "dataset_stats" and isinstance(layer, keras.layers.Normalization)
+    assert layer.get_config() == standardizer_layer(scaler).get_config()
+    out = keras.ops.convert_to_numpy(layer(pixels.astype(np.float32)))
+    np.testing.assert_allclose(out, scaler.transform(pixels), atol=ATOL)

@@ -25,7 +25,7 @@ from skprep.exceptions import (  # noqa: E402
     UnsafeModelError,
     WeightsUnavailableError,
 )
-from skprep.features import _preprocessing_kernel  # noqa: E402
+from skprep.normalize import mode_affine  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -148,7 +148,7 @@ def test_registry_model_matches_keras_applications(tmp_path):
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
 def test_preprocessing_layer_equals_keras_mode(mode):
     raw = np.random.default_rng(3).integers(0, 256, (2, 4, 4, 3)).astype(np.float32)
-    kernel, bias = _preprocessing_kernel(mode)
+    kernel, bias = mode_affine(mode)
     layer = keras.layers.Dense(3)
     layer.build((None, 4, 4, 3))
     layer.set_weights([kernel, bias])

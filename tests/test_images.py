@@ -479,12 +479,30 @@ def test_decode_messages_say_what_is_wrong(corpus):
     assert message(corpus["zero_bytes"].path) == "the file is empty (0 bytes)"
 
 
-def test_private_load_keeps_its_earlier_contract():
-    """(batch, failures) without a warning: skprep.distributed relies on it."""
+def test_load_with_report_issues_no_warning_and_raise_lists_all():
+    """(batch, report) without a warning: skprep.distributed relies on it."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        batch, failures = ImageLoader((4, 4), on_error="fill")._load(_bad_batch())
-    assert batch.shape == (5, 4, 4, 3) and [f.index for f in failures] == [1, 3]
-    assert all(isinstance(f, ImageFailure) for f in failures)
-    with pytest.raises(ImageLoadError):
-        ImageLoader((4, 4))._load(_bad_batch())
+        batch, report = ImageLoader((4, 4), on_error="fill").load(_bad_batch(),
+                                                                 return_report=True)
+    assert batch.shape == (5, 4, 4, 3) and report.indices == [1, 3]
+    assert all(isinstance(f, ImageFailure) for f in report.failures)
+    with pytest.raises(ImageLoadError) as err:
+        ImageLoader((4, 4)).load(_bad_batch(), return_report=True)
+    assert [f.index for f in err.value.failures] == [1, 3]
+
+
+def test_default_max_pixels_is_pillows_limit(monkeypatch):
+    assert ImageLoader().max_pixels == Image.MAX_IMAGE_PIXELS
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # later changes do not leak in
+    assert ImageLoader().max_pixels is not None
+
+
+def test_size_tuples_are_checked_by_the_constraints():
+    for bad in ((8,), (8, 8, 8), (8, 2.0), (-1, 4), "88"):
+        with pytest.raises(ValueError, match="target_size"):
+            ImageLoader(bad).fit()
+    for bad in ((0, 0, 256), (0, 0), (0, 0, -1), (0.5, 0, 0)):
+        with pytest.raises(ValueError, match="background"):
+            ImageLoader(background=bad).fit()
+    assert ImageLoader([4, np.int64(3)], background=[0, 0, 255]).fit().n_channels_ == 3

@@ -171,3 +171,62 @@ def test_merge_moments_is_chan_et_al():
     assert n == 40
     np.testing.assert_allclose(mean, both.mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(m2 / n, both.var(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_merged_partial_moments_equal_partial_fit_exactly(dtype, data_format):
+    rng = np.random.default_rng(7)
+    shape = (9, 3, 6, 5) if data_format == "channels_first" else (9, 6, 5, 3)
+    X = (rng.integers(0, 256, shape) if dtype == np.uint8 else rng.normal(90, 40, shape))
+    X = X.astype(dtype)
+    chunks = np.array_split(X, [2, 3, 7])
+    scaler = DatasetStatsStandardizer(input_scale=1 / 255, data_format=data_format)
+    before = scaler.get_params()
+    parts = [scaler.partial_moments(chunk) for chunk in chunks]
+    assert not hasattr(scaler, "mean_") and scaler.get_params() == before  # nothing set
+    # any grouping, in order: ((a b) c) d == a (b (c d))
+    left = parts[0].merge(parts[1]).merge(parts[2]).merge(parts[3])
+    right = parts[0].merge(parts[1].merge(parts[2].merge(parts[3])))
+    streamed = clone(scaler)
+    for chunk in chunks:
+        streamed.partial_fit(chunk)
+    fitted = clone(scaler).fit_from_moments(left)
+    for name in ("mean_", "var_", "scale_"):
+        np.testing.assert_array_equal(getattr(fitted, name), getattr(streamed, name))
+    assert fitted.n_samples_seen_ == streamed.n_samples_seen_ == 9
+    assert fitted.n_pixels_seen_ == streamed.n_pixels_seen_ == 9 * 30
+    assert fitted.input_shape_ == streamed.input_shape_
+    np.testing.assert_array_equal(fitted.transform(X), streamed.transform(X))
+    np.testing.assert_allclose(right.mean, left.mean, rtol=1e-12)
+    np.testing.assert_allclose(right.m2, left.m2, rtol=1e-12)
+    # one chunk: exactly fit; and the whole, up to rounding
+    one = clone(scaler).fit_from_moments(scaler.partial_moments(X))
+    whole = clone(scaler).fit(X)
+    np.testing.assert_array_equal(one.mean_, whole.mean_)
+    np.testing.assert_array_equal(one.var_, whole.var_)
+    np.testing.assert_allclose(left.mean, whole.mean_, rtol=1e-12)
+    np.testing.assert_allclose(left.m2 / left.n_pixels, whole.var_, rtol=1e-10)
+
+
+def test_fit_from_moments_leaves_the_state_partial_fit_continues_from():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(40, 4))
+    scaler = DatasetStatsStandardizer()
+    resumed = clone(scaler).fit_from_moments(scaler.partial_moments(X[:25])).partial_fit(X[25:])
+    streamed = clone(scaler).partial_fit(X[:25]).partial_fit(X[25:])
+    np.testing.assert_array_equal(resumed.mean_, streamed.mean_)
+    np.testing.assert_array_equal(resumed.var_, streamed.var_)
+    assert resumed.n_features_in_ == 4 and resumed.n_samples_seen_ == 40
+    # refitting replaces the earlier state
+    again = resumed.fit_from_moments(scaler.partial_moments(X[:5]))
+    assert again is resumed and resumed.n_samples_seen_ == 5
+
+
+def test_moments_of_different_channels_do_not_merge():
+    scaler = DatasetStatsStandardizer()
+    rgb = scaler.partial_moments(np.zeros((1, 2, 2, 3), np.uint8))
+    with pytest.raises(InputShapeError):
+        rgb.merge(scaler.partial_moments(np.zeros((1, 2, 2, 1), np.uint8)))
+    with pytest.raises(InputShapeError):
+        rgb.merge(scaler.partial_moments(np.zeros((2, 3), np.uint8)))

@@ -21,10 +21,10 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from text_corpus import stdlib_docstrings
 
 from skprep import SequencePadder, TextInputError, TextVectorizer, VocabularyError
 from skprep.exceptions import SkprepError
-from skprep.text._corpus import stdlib_docstrings
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,9 @@ def test_chunked_counting_merged_equals_fit(labelled, output_mode, n_chunks):
     vec = TextVectorizer(**kwargs)
     state = None
     for chunk in np.array_split(np.array(docs, dtype=object), n_chunks):
-        counted = vec._count(chunk)
-        state = counted if state is None else vec._merge_counts(state, counted)
-    vec._fit_from_counts(state)
+        counted = vec.partial_counts(chunk)
+        state = counted if state is None else vec.merge_counts(state, counted)
+    vec.fit_from_counts(state)
     assert vec.vocabulary_ == whole.vocabulary_
     assert vec.n_documents_ == whole.n_documents_ == len(docs)
     if output_mode == "tf_idf":
@@ -75,10 +75,10 @@ def test_one_pass_batch_tokenization_equals_per_document(output_mode):
     for batch in (docs, [d for d in docs if "\x00" not in d]):
         vec = TextVectorizer(output_mode=output_mode, sparse=False).fit(batch)
         one_by_one = TextVectorizer(output_mode=output_mode)
-        state = one_by_one._count([batch[0]])
+        state = one_by_one.partial_counts([batch[0]])
         for doc in batch[1:]:
-            state = one_by_one._merge_counts(state, one_by_one._count([doc]))
-        one_by_one._fit_from_counts(state)
+            state = one_by_one.merge_counts(state, one_by_one.partial_counts([doc]))
+        one_by_one.fit_from_counts(state)
         assert one_by_one.vocabulary_ == vec.vocabulary_
         if output_mode == "tf_idf":
             np.testing.assert_array_equal(one_by_one.idf_weights_, vec.idf_weights_)
@@ -101,12 +101,13 @@ def test_nul_as_a_real_token():
 
 def test_merge_keeps_first_appearance_order_and_inputs():
     vec = TextVectorizer(output_mode="tf_idf")
-    a, b = vec._count(["b a b"]), vec._count(["c a", "a"])
-    merged = vec._merge_counts(a, b)
+    a, b = vec.partial_counts(["b a b"]), vec.partial_counts(["c a", "a"])
+    merged = vec.merge_counts(a, b)
     assert list(merged["token_counts"].items()) == [(b"b", 2), (b"a", 3), (b"c", 1)]
     assert merged["document_counts"] == {b"b": 1, b"a": 3, b"c": 1}
     assert merged["n_documents"] == 3
     assert a["token_counts"] == {b"b": 2, b"a": 1}  # inputs untouched
+    assert not hasattr(vec, "vocabulary_")  # counting fits nothing
 
 
 def test_vocabulary_order_breaks_ties_by_bytes_descending():
@@ -121,7 +122,7 @@ def test_vocabulary_order_breaks_ties_by_bytes_descending():
 def test_standardize_is_ascii_only_like_keras():
     vec = TextVectorizer(output_mode="count").fit(["ÉCOLE, école! Straße «quote»"])
     assert vec.get_vocabulary() == ["[UNK]", "école", "École", "«quote»", "straße"]
-    tokens = TextVectorizer()._count(["no\u00a0break em\u2003space tab\there"])
+    tokens = TextVectorizer().partial_counts(["no\u00a0break em\u2003space tab\there"])
     assert list(tokens["token_counts"]) == ["no\u00a0break".encode(),
                                             "em\u2003space".encode(), b"tab", b"here"]
 
@@ -172,6 +173,9 @@ def test_batch_shape_errors():
     ({"pad_to_max_tokens": True}, "pad_to_max_tokens=True needs max_tokens"),
     ({"output_mode": "tf_idf", "ragged": True}, "ragged=True"),
     ({"ngrams": (1, 0)}, "'ngrams' parameter"),
+    ({"ngrams": ()}, "'ngrams' parameter"),
+    ({"ngrams": (True, 2)}, "'ngrams' parameter"),
+    ({"ngrams": [1, 2]}, "'ngrams' parameter"),
     ({"max_tokens": 1}, "'max_tokens' parameter"),
     ({"output_mode": "bag"}, "'output_mode' parameter"),
     ({"standardize": "upper"}, "'standardize' parameter"),
@@ -271,7 +275,7 @@ def test_pipeline_with_head_survives_joblib_and_fresh_process(tmp_path, labelled
     np.save(tmp_path / "expected.npy", pipe.predict_proba(docs[:50]))
     script = textwrap.dedent(f"""
         import sys, joblib, numpy as np
-        from skprep.text._corpus import stdlib_docstrings
+        from text_corpus import stdlib_docstrings
         docs, _ = stdlib_docstrings(packages=("asyncio", "email", "logging"), max_docs=50)
         got = joblib.load({str(path)!r}).predict_proba(docs)
         assert np.array_equal(got, np.load({str(tmp_path / "expected.npy")!r}))

@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from text_corpus import stdlib_docstrings
 
 from skprep import SequencePadder, TextVectorizer
 from skprep.text import pad_sequences
-from skprep.text._corpus import stdlib_docstrings
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
@@ -171,8 +171,8 @@ def test_vocabulary_and_output_equal_keras(adapted, corpus, cid):
 def test_corpus_has_ties_and_unicode(adapted):
     """The tie-break and Unicode paths are really exercised by the parity tests."""
     vec, _ = adapted["int-default"]
-    counts = vec._count(vec.vocabulary_[2:])  # noqa: F841 (smoke: counting vocabulary works)
-    state = TextVectorizer()._count(
+    counts = vec.partial_counts(vec.vocabulary_[2:])  # noqa: F841 (smoke: counting vocabulary works)
+    state = TextVectorizer().partial_counts(
         [d for d in ADVERSARIAL] + stdlib_docstrings(max_docs=300)[0])
     values = list(state["token_counts"].values())
     assert len(values) > len(set(values))  # many ties

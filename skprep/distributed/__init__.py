@@ -19,17 +19,14 @@ Install with ``pip install "skprep[dask]"`` (on the client and on every worker).
 
 from __future__ import annotations
 
-try:
-    import dask  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "skprep.distributed needs Dask; install it with: pip install \"skprep[dask]\" "
-        "(on the client and on every worker)."
-    ) from exc
+from .._optional import import_optional
 
-from ._map import MapResult, map_pipeline, release_pipelines
-from ._stats import fit_standardizer
-from ._text import fit_text_vectorizer
+import_optional("dask", extra="dask", needed_by="skprep.distributed",
+                hint=" (on the client and on every worker)")
+
+from ._map import MapResult, map_pipeline, release_pipelines  # noqa: E402 (after the check)
+from ._stats import fit_standardizer  # noqa: E402
+from ._text import fit_text_vectorizer  # noqa: E402
 
 __all__ = [
     "MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer", "release_pipelines"

@@ -121,10 +121,10 @@ def _apply(pipeline: Any, items: Any, offset: int, method: str) -> tuple[Any, li
     if loader is None:
         return getattr(pipeline, method)(items), []
     try:
-        batch, reports = loader._load(items)
+        batch, report = loader.load(items, return_report=True)
     except ImageLoadError as err:
         raise _reindexed(err, offset) from err.__cause__
-    failures = [replace(f, index=f.index + offset) for f in reports]
+    failures = [replace(f, index=f.index + offset) for f in report.failures]
     return (batch if rest is None else getattr(rest, method)(batch)), failures
 
 

@@ -9,9 +9,8 @@ import dask
 import numpy as np
 from sklearn.base import clone
 
-from .._validation import channel_axis
 from ..exceptions import ImageLoadWarning, InputShapeError
-from ..stats import DatasetStatsStandardizer, merge_moments
+from ..stats import ChannelMoments, DatasetStatsStandardizer
 from ._collections import broadcast, current_client, discard, resolve, split_rows
 from ._map import _apply, _sorted_failures
 
@@ -19,8 +18,8 @@ __all__ = ["fit_standardizer"]
 
 
 def _partition_stats(shipped: tuple[Any, DatasetStatsStandardizer], part: Any,
-                     offsets: list[int], index: int) -> tuple[Any, list]:
-    """Fit a fresh copy of the standardizer on one partition (on a worker)."""
+                     offsets: list[int], index: int) -> tuple[ChannelMoments | None, list]:
+    """The standardizer's moments of one partition (on a worker)."""
     loader, template = resolve(shipped)
     if len(part) == 0:
         return None, []
@@ -28,14 +27,25 @@ def _partition_stats(shipped: tuple[Any, DatasetStatsStandardizer], part: Any,
         batch, failures = (part if hasattr(part, "shape") else np.stack(list(part))), []
     else:
         batch, failures = _apply(loader, part, offsets[index], "transform")
-    return clone(template).fit(batch), failures
+    return template.partial_moments(batch), failures
 
 
-def _channels(est: DatasetStatsStandardizer) -> int:
-    shape = est.input_shape_
-    if len(shape) == 1:
-        return shape[0]
-    return shape[channel_axis(4, est.data_format) - 1]
+def _merged(results: list[tuple[ChannelMoments | None, list]]) -> ChannelMoments:
+    """The partitions' moments merged in partition order (empty partitions skipped)."""
+    parts = [(i, moments) for i, (moments, _) in enumerate(results) if moments is not None]
+    if not parts:
+        raise ValueError("fit_standardizer got an empty collection; it needs at least one row.")
+    first_index, merged = parts[0]
+    for i, moments in parts[1:]:
+        if (len(moments.input_shape) != len(merged.input_shape)
+                or len(moments.mean) != len(merged.mean)):
+            raise InputShapeError(
+                f"Partition {i} has samples of shape {moments.input_shape}, partition "
+                f"{first_index} of shape {merged.input_shape}: the number of channels "
+                "(columns) must be the same in every partition."
+            )
+        merged = merged.merge(moments)
+    return merged
 
 
 def fit_standardizer(
@@ -110,25 +120,7 @@ def fit_standardizer(
     finally:
         discard(shipped, client)  # a one-off computation: nothing to keep on the workers
 
-    fitted = [(i, est) for i, (est, _) in enumerate(results) if est is not None]
-    if not fitted:
-        raise ValueError("fit_standardizer got an empty collection; it needs at least one row.")
-    first_index, merged = fitted[0]
-    n, mean, m2 = merged.n_pixels_seen_, merged.mean_, merged._m2
-    images = merged.n_samples_seen_
-    for i, est in fitted[1:]:
-        if len(est.input_shape_) != len(merged.input_shape_) or _channels(est) != _channels(
-            merged
-        ):
-            raise InputShapeError(
-                f"Partition {i} has samples of shape {est.input_shape_}, partition "
-                f"{first_index} of shape {merged.input_shape_}: the number of channels "
-                "(columns) must be the same in every partition."
-            )
-        n, mean, m2 = merge_moments(n, mean, m2, est.n_pixels_seen_, est.mean_, est._m2)
-        images += est.n_samples_seen_
-
-    merged._set_moments(n, images, mean, m2)  # the state partial_fit would leave
+    template.fit_from_moments(_merged(results))  # the state partial_fit would leave
 
     failures = _sorted_failures([f for _, f in results])
     if failures:
@@ -141,4 +133,4 @@ def fit_standardizer(
             ),
             stacklevel=2,
         )
-    return merged
+    return template

@@ -14,7 +14,7 @@ __all__ = ["fit_text_vectorizer"]
 
 
 def _partition_counts(template: Any, part: Any) -> dict[str, Any] | None:
-    return resolve(template)._count(part) if len(part) else None
+    return resolve(template).partial_counts(part) if len(part) else None
 
 
 def fit_text_vectorizer(
@@ -81,4 +81,4 @@ def fit_text_vectorizer(
         raise ValueError(
             "fit_text_vectorizer got an empty collection; it needs at least one document."
         )
-    return template._fit_from_counts(reduce(template._merge_counts, counts))
+    return template.fit_from_counts(reduce(template.merge_counts, counts))

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._keras import BUNDLE_READER, BUNDLE_WRITER, model_from_bytes, sha256
-from ..exceptions import BundleError, BundleIntegrityError, BundleVersionWarning
+from .._optional import import_optional
+from ..exceptions import (
+    BundleError,
+    BundleIntegrityError,
+    BundleVersionWarning,
+    PickleRefusedError,
+)
 from ._walk import find_keras_extractors
 
 __all__ = ["save", "load", "read_manifest", "BUNDLE_FORMAT", "BUNDLE_VERSION"]
@@ -48,14 +54,8 @@ def _versions() -> dict[str, str | None]:
 
 
 def _import_skops():
-    try:
-        import skops.io as sio
-    except ImportError as exc:  # pragma: no cover - skops is a dev dependency
-        raise ImportError(
-            'Safe bundles need skops: pip install "skprep[bundle]" (or save with '
-            'format="pickle").'
-        ) from exc
-    return sio
+    return import_optional("skops.io", extra="bundle", needed_by="Safe bundles",
+                           hint=' (or save with format="pickle")')
 
 
 def save(obj: Any, path: str | os.PathLike, *, metadata: dict | None = None,
@@ -319,7 +319,7 @@ def load(path: str | os.PathLike, *, allow_pickle: bool = False,
     path = os.fspath(path)
     if os.path.isfile(path) and not _looks_like_zip(path):
         if not allow_pickle:
-            raise BundleError(
+            raise PickleRefusedError(
                 f"{path!r} is not a skprep bundle; it looks like a plain pickle/joblib file, "
                 "which runs arbitrary code when loaded. Refused. If you trust where it came "
                 "from, pass allow_pickle=True (or use joblib.load); otherwise ask for a "
@@ -332,7 +332,7 @@ def load(path: str | os.PathLike, *, allow_pickle: bool = False,
         manifest = _read_manifest(zf, path)
         serialization = manifest.get("serialization")
         if serialization == "pickle" and not allow_pickle:
-            raise BundleError(
+            raise PickleRefusedError(
                 f"{path!r} holds a pickle payload (saved with format='pickle'), which runs "
                 "arbitrary code when loaded. Refused. Pass allow_pickle=True only if you "
                 "trust where it came from, or save it with format='safe'."

@@ -3,9 +3,9 @@
 Fitting is a mergeable count step, so it can run over partitions (Dask, chunks of a
 file) and still give exactly the vocabulary of a fit on the whole::
 
-    state = vec._count(part_1)                        # counts of one partition
-    state = vec._merge_counts(state, vec._count(part_2))
-    vec._fit_from_counts(state)                       # == vec.fit(part_1 + part_2)
+    state = vec.partial_counts(part_1)                # counts of one partition
+    state = vec.merge_counts(state, vec.partial_counts(part_2))
+    vec.fit_from_counts(state)                        # == vec.fit(part_1 + part_2)
 
 The state is a plain dict (picklable, cheap to ship between workers):
 
@@ -37,6 +37,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import IntTuple
 from ..exceptions import VocabularyError
 from ._inputs import as_documents, ngram_widths
 from ._standardize import make_tokenizer
@@ -118,10 +119,11 @@ callable or None, default="lower_and_strip_punctuation"
     weight, index and count is bit-identical. :meth:`to_keras_layer` copies skprep's
     weights, so that layer matches :meth:`transform` exactly.
 
-    Fitting is built from three private steps that the Dask helpers reuse:
-    ``_count(X) -> state``, ``_merge_counts(a, b) -> state`` and
-    ``_fit_from_counts(state)``; merging partition counts in order and fitting from
-    them equals :meth:`fit` on the concatenation (see the module docstring).
+    Fitting is built from three public steps, which the Dask helpers use:
+    :meth:`partial_counts` ``(X) -> state``, :meth:`merge_counts` ``(a, b) -> state`` and
+    :meth:`fit_from_counts` ``(state)``; merging partition counts in order and fitting
+    from them equals :meth:`fit` on the concatenation, exactly (see the module
+    docstring).
 
     Examples
     --------
@@ -145,7 +147,8 @@ callable or None, default="lower_and_strip_punctuation"
             None,
         ],
         "split": [StrOptions({"whitespace", "character"}), callable, None],
-        "ngrams": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "ngrams": [Interval(Integral, 1, None, closed="left"),
+                   IntTuple(None, low=1, allow_bool=False, types=(tuple,)), None],
         "output_mode": [StrOptions({"int", "multi_hot", "count", "tf_idf"})],
         "output_sequence_length": [Interval(Integral, 0, None, closed="left"), None],
         "pad_to_max_tokens": ["boolean"],
@@ -186,15 +189,6 @@ callable or None, default="lower_and_strip_punctuation"
     def _check_options(self) -> None:
         """Cross-parameter rules (Keras raises ValueError for the same cases)."""
         name = type(self).__name__
-        if isinstance(self.ngrams, tuple) and not (
-            self.ngrams
-            and all(isinstance(n, Integral) and not isinstance(n, bool) and n >= 1
-                    for n in self.ngrams)
-        ):
-            raise ValueError(
-                f"The 'ngrams' parameter of {name} must be None, an int >= 1 or a non-empty "
-                f"tuple of ints >= 1. Got {self.ngrams!r} instead."
-            )
         if self.output_mode != "int" and self.output_sequence_length is not None:
             raise ValueError(
                 f"{name}: output_sequence_length applies to output_mode='int' only; got "
@@ -228,14 +222,28 @@ callable or None, default="lower_and_strip_punctuation"
         return 2 if self.output_mode == "int" else 1
 
     # --------------------------------------------------------- mergeable fit
-    def _count(self, X: Any) -> dict[str, Any]:
-        """Count tokens of a batch of documents: the mergeable state of a fit.
+    def partial_counts(self, X: Any) -> dict[str, Any]:
+        """Count the tokens of a batch of documents: the mergeable state of a fit.
+
+        Nothing is set on the estimator, so partitions can be counted anywhere (e.g. on
+        Dask workers) by copies of one unfitted vectorizer.
+
+        Parameters
+        ----------
+        X : list of str, 1-D array, pandas Series or one-column 2-D input
+            The documents.
 
         Returns
         -------
         state : dict
             ``{"token_counts": dict[bytes, int], "document_counts": dict | None,
-            "n_documents": int}``, counts in order of first appearance.
+            "n_documents": int}``, counts in order of first appearance (see the module
+            docstring of :mod:`skprep.text`'s vectorizer); plain and picklable.
+
+        Examples
+        --------
+        >>> TextVectorizer().partial_counts(["b a b"])["token_counts"]
+        {b'b': 2, b'a': 1}
         """
         self._validate_params()
         self._check_options()
@@ -294,8 +302,28 @@ callable or None, default="lower_and_strip_punctuation"
                 "n_documents": n_documents}
 
     @staticmethod
-    def _merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-        """Merge two count states (``a``'s tokens first); the inputs are not modified."""
+    def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        """Merge two count states, ``a``'s tokens first; the inputs are not modified.
+
+        Merging the states of consecutive partitions in order, in any grouping, gives
+        the state of the whole (as :meth:`partial_counts` of the concatenation).
+
+        Parameters
+        ----------
+        a, b : dict
+            States from :meth:`partial_counts` (or earlier merges).
+
+        Returns
+        -------
+        state : dict
+
+        Examples
+        --------
+        >>> vec = TextVectorizer()
+        >>> merged = vec.merge_counts(vec.partial_counts(["b a"]), vec.partial_counts(["c b"]))
+        >>> merged["token_counts"], merged["n_documents"]
+        ({b'b': 2, b'a': 1, b'c': 1}, 2)
+        """
 
         def add(x: dict | None, y: dict | None) -> dict | None:
             if x is None or y is None:
@@ -310,8 +338,33 @@ callable or None, default="lower_and_strip_punctuation"
                 "document_counts": add(a["document_counts"], b["document_counts"]),
                 "n_documents": a["n_documents"] + b["n_documents"]}
 
-    def _fit_from_counts(self, state: dict[str, Any]) -> TextVectorizer:
-        """Build the vocabulary (and IDF weights) from a count state, as Keras' adapt."""
+    def fit_from_counts(self, state: dict[str, Any]) -> TextVectorizer:
+        """Build the vocabulary (and IDF weights) from a count state, as Keras' ``adapt``.
+
+        ``fit_from_counts(partial_counts(X))`` is :meth:`fit` ``(X)``; with a state
+        merged over partitions (:meth:`merge_counts`), the same as :meth:`fit` on all of
+        them at once, exactly. For a learned vocabulary (``vocabulary=None``).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`partial_counts` / :meth:`merge_counts`, counted by an estimator
+            with the same parameters.
+
+        Returns
+        -------
+        self : TextVectorizer
+
+        Examples
+        --------
+        >>> vec = TextVectorizer()
+        >>> vec.fit_from_counts(vec.partial_counts(["a b b", "c"])).get_vocabulary()
+        ['', '[UNK]', 'b', 'c', 'a']
+        """
+        self._validate_params()
+        return self._fit_counts(state)
+
+    def _fit_counts(self, state: dict[str, Any]) -> TextVectorizer:
         self._check_options()
         counts = dict(state["token_counts"])
         for token in _RESERVED:
@@ -412,7 +465,7 @@ callable or None, default="lower_and_strip_punctuation"
             as_documents(X, type(self).__name__)
             self._set_fixed_vocabulary()
             return self
-        return self._fit_from_counts(self._count(X))
+        return self._fit_counts(self.partial_counts(X))
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         """The vocabulary, as Keras' ``get_vocabulary``: a term's position is its index."""
@@ -467,7 +520,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         self._check_options()
         docs = as_documents(X, type(self).__name__)
         batch = self._tokenize_batch(docs)
-        self._fit_from_counts(self._count_tokens(*batch))
+        self._fit_counts(self._count_tokens(*batch))
         return self._transform_tokens(*batch)
 
     def _transform_tokens(self, tokens: list[bytes], lengths: np.ndarray | None):

@@ -1,7 +1,8 @@
 """A real, offline text corpus: the docstrings of Python's own standard library.
 
-Used by the tests, the example and the benchmark (no download, always on disk).
-The files are parsed with :mod:`ast`, never imported.
+Used by the tests and ``benchmarks/bench_text.py`` (no download, always on disk); test
+data, not part of the skprep package. The files are parsed with :mod:`ast`, never
+imported.
 """
 
 from __future__ import annotations
