@@ -6,6 +6,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from skprep._model_cache import CacheInfo, ModelCache, file_token
@@ -111,3 +112,110 @@ def test_file_token_changes_when_the_file_is_rewritten(tmp_path):
     assert file_token(link) == file_token(path)
     with pytest.raises(FileNotFoundError):
         file_token(tmp_path / "missing.h5")
+
+
+# --------------------------------------------------------------------------- in the extractor
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+@pytest.fixture()
+def model_file(tmp_path, keras):
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((12, 12, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(5, 3, activation="relu")(inputs))
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture()
+def batch():
+    return np.random.default_rng(0).uniform(-1, 1, (6, 12, 12, 3)).astype(np.float32)
+
+
+@pytest.mark.keras
+def test_refits_clones_and_copies_share_one_built_model(model_file, batch, keras):
+    import pickle
+
+    from sklearn.base import clone
+
+    from skprep import KerasFeatureExtractor
+    from skprep._model_cache import MODEL_CACHE
+
+    MODEL_CACHE.clear()
+    ext = KerasFeatureExtractor(str(model_file)).fit()
+    model, expected = ext.get_model(), ext.transform(batch)
+    assert ext.fit(batch).get_model() is model  # refit
+    copy = clone(ext).fit()
+    assert copy.get_model() is model  # clone + fit
+    np.testing.assert_array_equal(copy.transform(batch), expected)
+    loaded = pickle.loads(pickle.dumps(ext))  # a joblib / Pipeline(memory=...) copy
+    assert loaded.get_model() is model
+    np.testing.assert_array_equal(loaded.transform(batch), expected)
+    assert MODEL_CACHE.info().size == 1  # one model, under its build and content keys
+
+    other = clone(ext).set_params(pooling="max").fit()  # another graph: another model
+    assert other.get_model() is not model
+    maps = keras.models.load_model(model_file).predict(batch, verbose=0)
+    np.testing.assert_allclose(other.transform(batch), maps.max(axis=(1, 2)), atol=1e-5)
+    np.testing.assert_allclose(expected, maps.mean(axis=(1, 2)), atol=1e-5)
+
+
+@pytest.mark.keras
+def test_a_rewritten_model_file_or_a_cleared_cache_builds_again(model_file, batch, keras):
+    import skprep
+    from skprep import KerasFeatureExtractor
+
+    ext = KerasFeatureExtractor(str(model_file)).fit()
+    first = ext.get_model()
+    skprep.clear_model_cache()
+    assert KerasFeatureExtractor(str(model_file)).fit().get_model() is not first
+    inputs = keras.Input((12, 12, 3))
+    keras.Model(inputs, keras.layers.Conv2D(7, 3)(inputs)).save(model_file)  # replaced
+    assert ext.fit().n_features_out_ == 7
+    np.testing.assert_array_equal(ext.transform(batch).shape, (6, 7))
+
+
+@pytest.mark.keras
+def test_random_registry_backbone_is_built_once_per_process(batch):
+    from sklearn.base import clone
+
+    from skprep import KerasFeatureExtractor
+    from skprep._model_cache import MODEL_CACHE
+
+    ext = KerasFeatureExtractor("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
+    images = np.random.default_rng(1).uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    features = ext.fit().transform(images)
+    before = MODEL_CACHE.info()
+    clones = [clone(ext).fit() for _ in range(3)]
+    after = MODEL_CACHE.info()
+    assert after.misses == before.misses and after.hits == before.hits + 3
+    for copy in clones:  # same random weights: a grid search compares like with like
+        np.testing.assert_array_equal(copy.transform(images), features)
+
+
+@pytest.mark.keras
+def test_threads_fitting_clones_at_once_build_once(model_file, batch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.base import clone
+
+    from skprep import KerasFeatureExtractor
+    from skprep._model_cache import MODEL_CACHE
+
+    MODEL_CACHE.clear()
+    template = KerasFeatureExtractor(str(model_file), pooling="max")
+    barrier = threading.Barrier(6)
+
+    def work(_):
+        barrier.wait()
+        return clone(template).fit()
+
+    with ThreadPoolExecutor(6) as pool:
+        fitted = list(pool.map(work, range(6)))
+    assert MODEL_CACHE.info().misses == 1
+    assert all(ext.get_model() is fitted[0].get_model() for ext in fitted)
