@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .exceptions import CLIError, PickleRefusedError
+from .exceptions import CLIError, ImageFolderError, PickleRefusedError
 
 __all__ = ["main", "collect_images", "IMAGE_EXTENSIONS"]
 
@@ -43,12 +43,14 @@ def collect_images(items: Sequence[str]) -> list[str]:
     ----------
     items : sequence of str
         Files (taken as they are, whatever their extension) and directories (their
-        files with an extension in :data:`IMAGE_EXTENSIONS`, sorted by path).
+        files with an extension in :data:`IMAGE_EXTENSIONS`, in any sub-folder, listed by
+        :func:`skprep.paths_from_directory` in Keras' order).
 
     Returns
     -------
     list of str
-        In command-line order, each directory's files sorted.
+        In command-line order; a directory's files in the order of
+        ``keras.utils.image_dataset_from_directory(..., shuffle=False).file_paths``.
 
     Examples
     --------
@@ -57,18 +59,18 @@ def collect_images(items: Sequence[str]) -> list[str]:
     ...
     skprep.exceptions.CLIError: no images given: name image files or a directory of images
     """
+    from .folders import paths_from_directory
+
     paths: list[str] = []
     for item in items:
         if os.path.isdir(item):
-            found = sorted(
-                str(path) for path in Path(item).rglob("*")
-                if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not found:
+            try:  # Keras' order: folders sorted, files sorted within each
+                found = paths_from_directory(item, labels=None, formats=IMAGE_EXTENSIONS)[0]
+            except ImageFolderError:
                 raise CLIError(
                     f"directory {item!r} holds no image files (looked for "
                     f"{', '.join(IMAGE_EXTENSIONS)}, recursively)"
-                )
+                ) from None
             paths += found
         elif os.path.isfile(item):
             paths.append(item)

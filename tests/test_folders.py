@@ -248,3 +248,23 @@ def test_random_shuffle_without_seed_keeps_pairs(tree):
     paths, labels, names = paths_from_directory(tree, shuffle=True)
     for path, label in zip(paths, labels, strict=True):
         assert os.path.relpath(path, tree).split(os.sep)[0] == names[label]
+
+
+def test_image_loader_given_a_folder_points_to_paths_from_directory(tree):
+    from skprep.exceptions import ImageNotFoundError
+
+    for X in (tree, [os.path.join(tree, "top.png"), os.path.join(tree, "a_cats")]):
+        with pytest.raises(ImageNotFoundError, match=r"skprep\.paths_from_directory\(folder\)"):
+            ImageLoader(target_size=None).transform(X)
+
+
+def test_the_command_line_lists_folders_with_paths_from_directory(tree):
+    from skprep.cli import IMAGE_EXTENSIONS, collect_images
+
+    top = os.path.join(tree, "top.png")
+    listed = collect_images([top, os.path.join(tree, "b_dogs"), top])
+    assert listed == [top, *paths_from_directory(os.path.join(tree, "b_dogs"), labels=None,
+                                                 formats=IMAGE_EXTENSIONS)[0], top]
+    every = collect_images([tree])
+    assert every == paths_from_directory(tree, labels=None, formats=IMAGE_EXTENSIONS)[0]
+    assert os.path.join(tree, "C_upper", "x.webp") in every  # the CLI's wider formats
