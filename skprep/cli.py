@@ -108,7 +108,9 @@ def _weights(text: str) -> str | None:
     if text.lower() == "imagenet":
         return "imagenet"
     if not os.path.isfile(text):
-        raise CLIError(f"--weights must be none, imagenet or a weights file; {text!r} is none")
+        raise CLIError(f"--weights {text!r}: no such file; give none (random weights), imagenet "
+                       "(Keras' pretrained weights) or the path of a weights file (the "
+                       "model's include_top=False 'notop' file)")
     return text
 
 
@@ -262,18 +264,42 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_a_bundle(path: str, kind: Any) -> CLIError:
+    return CLIError(f"{path!r} is {kind.description}, not a bundle: give a file written by "
+                    "skprep.save (or by joblib.dump, with --allow-pickle)")
+
+
+def _check_bundle_argument(bundle: str, images: Sequence[str]) -> None:
+    """Refuse a BUNDLE argument that is no bundle, and say so when the two are swapped."""
+    from ._fileinfo import identify
+
+    kind = identify(bundle)
+    if kind.is_bundle_like:
+        return
+    swapped = [item for item in images if identify(item).is_bundle_like]
+    if swapped:
+        raise CLIError(f"the arguments are swapped: {swapped[0]!r} is the bundle and "
+                       f"{bundle!r} is {kind.description}; the bundle comes first: skprep "
+                       f"predict {swapped[0]} {bundle}")
+    if kind.kind == "missing":
+        raise CLIError(f"bundle {bundle!r} does not exist")
+    raise _not_a_bundle(bundle, kind)
+
+
 def _load_bundle(path: str, allow_pickle: bool):
     """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
-    import zipfile
-
+    from ._fileinfo import identify
     from .persistence import load
 
-    if not os.path.isfile(path):
+    kind = identify(path)
+    if kind.kind == "missing":
         raise CLIError(f"bundle {path!r} does not exist")
-    if not zipfile.is_zipfile(path) and not allow_pickle:
+    if not kind.is_bundle_like:
+        raise _not_a_bundle(path, kind)
+    if kind.kind in ("pickle", "compressed") and not allow_pickle:
         raise CLIError(
-            f"{path!r} is not a skprep bundle but a plain pickle/joblib file, which runs "
-            "code when loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
+            f"{path!r} is not a skprep bundle but {kind.description}, which runs code when "
+            "loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
         )
     try:
         return load(path, allow_pickle=allow_pickle)
@@ -288,6 +314,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ._progress import progress
 
     _check_output(args.output, (".csv", ".parquet"))
+    _check_bundle_argument(args.bundle, args.images)
     paths = collect_images(args.images)
     pipe = _load_bundle(args.bundle, args.allow_pickle)
     if args.batch_size <= 0:
@@ -325,49 +352,39 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for j, col in enumerate(table):
         rows[:, j] = col
     _write_table(args.output or "-", paths, rows, columns)
+    if args.output:
+        print(f"wrote {len(paths)} predictions to {args.output}", file=sys.stderr)
     return 0
 
 
-def _describe(value: Any) -> str:
-    """A short repr for the parameter listing."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _bundle_info(path: str, kind: Any, allow_pickle: bool) -> dict[str, Any]:
+    """What ``skprep info`` shows: read from the manifest, or from a loaded pickle."""
+    from ._fileinfo import describe_bundle, describe_estimator
+    from .exceptions import BundleError
+
+    info: dict[str, Any] = {"bundle": path}
+    if kind.kind == "damaged":
+        from .persistence import read_manifest
+
+        try:
+            read_manifest(path)
+        except BundleError as exc:
+            return {**info, "format": kind.description, "checksum": f"FAILED: {exc}"}
+    if kind.kind in ("bundle", "damaged"):
+        info.update(describe_bundle(path))
+        if "steps" not in info and info["checksum"].startswith("ok") and allow_pickle:
+            info["steps"] = describe_estimator(_load_bundle(path, allow_pickle))
+        return info
+    if not allow_pickle:
+        raise CLIError(f"{path!r} is {kind.description}, not a skprep bundle: pass "
+                       "--allow-pickle to describe it (loading it runs its code; trusted "
+                       "files only)")
+    info.update({"format": kind.description, "checksum": "n/a (a pickle has no checksums)",
+                 "steps": describe_estimator(_load_bundle(path, allow_pickle))})
+    return info
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    import zipfile
-
-    from .exceptions import BundleIntegrityError
-    from .persistence import read_manifest
-
-    if not os.path.isfile(args.bundle):
-        raise CLIError(f"bundle {args.bundle!r} does not exist")
-    bundle = zipfile.is_zipfile(args.bundle)
-    manifest = read_manifest(args.bundle) if bundle else None
-    info: dict[str, Any] = {"bundle": args.bundle, "format": "skprep" if bundle else "joblib"}
-    if manifest is not None:
-        info.update({key: manifest.get(key) for key in
-                     ("format_version", "serialization", "estimator", "created", "versions",
-                      "metadata", "keras_models")})
-    status = 0
-    try:
-        pipe = _load_bundle(args.bundle, args.allow_pickle)
-        info["checksum"] = "ok (every member matches its sha256)" if bundle else "n/a (no header)"
-    except BundleIntegrityError as exc:  # still show what the manifest says
-        pipe, status = None, 1
-        info["checksum"] = f"FAILED: {exc}"
-    if pipe is not None:
-        steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
-        info["steps"] = [
-            {"name": name, "class": type(step).__name__,
-             "params": {key: _describe(value)
-                        for key, value in sorted(step.get_params(deep=False).items())}
-             if hasattr(step, "get_params") else {}}
-            for name, step in steps
-        ]
-    if args.json:
-        print(json.dumps(info, indent=2, default=str))
-        return status
+def _print_info(info: dict[str, Any]) -> None:
     for key, value in info.items():
         if key == "steps":
             continue
@@ -376,15 +393,36 @@ def _cmd_info(args: argparse.Namespace) -> int:
             for sub_key, sub_value in value.items():
                 print(f"  {sub_key}: {sub_value}")
         elif isinstance(value, list):
-            print(f"{key}: {json.dumps(value, default=str)}")
+            print(f"{key}: {json.dumps(value)}")
         else:
             print(f"{key}: {value}")
-    if "steps" in info:
-        print("steps:")
-        for step in info["steps"]:
-            print(f"  {step['name']}: {step['class']}")
-            for key, value in step["params"].items():
-                print(f"    {key} = {value}")
+    if "steps" not in info:
+        if info.get("serialization") == "pickle":
+            print("steps: not shown (the payload is a pickle: --allow-pickle reads it, "
+                  "which runs its code)")
+        return
+    print("steps:")
+    for step in info["steps"]:
+        print(f"  {step['name']}: {step['class']}")
+        for key, value in step["params"].items():
+            text = json.dumps(value)
+            print(f"    {key} = {text if len(text) <= 80 else text[:77] + '...'}")
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from ._fileinfo import identify
+
+    kind = identify(args.bundle)
+    if kind.kind == "missing":
+        raise CLIError(f"bundle {args.bundle!r} does not exist")
+    if not kind.is_bundle_like:
+        raise _not_a_bundle(args.bundle, kind)
+    info = _bundle_info(args.bundle, kind, args.allow_pickle)
+    status = 1 if info["checksum"].startswith("FAILED") else 0
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        _print_info(info)
     if status:
         print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
               file=sys.stderr)
@@ -399,7 +437,8 @@ def _parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's default must not override `skprep --debug COMMAND`
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
+                        help="show the full traceback on errors, and every line "
+                        "TensorFlow prints while it starts")
     run = argparse.ArgumentParser(add_help=False)
     bar = run.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -492,6 +531,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _needs_tensorflow(args: argparse.Namespace) -> bool:
+    """Whether the command will run a Keras model (then TensorFlow starts quietly first)."""
+    if args.command == "features":  # not for a missing path: that error comes at once
+        return all(os.path.exists(item) for item in args.images)
+    if args.command != "predict":
+        return False
+    from ._fileinfo import identify
+
+    try:
+        kind = identify(args.bundle).kind
+        if kind == "bundle":
+            from .persistence import read_manifest
+
+            return bool(read_manifest(args.bundle).get("keras_models"))
+        if kind == "pickle" and args.allow_pickle:
+            with open(args.bundle, "rb") as fh:
+                return b"keras" in fh.read()
+        return kind == "compressed" and args.allow_pickle
+    except Exception:  # the command itself reports a bad file
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -519,6 +580,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        debug = getattr(args, "debug", False)
+        if not debug and _needs_tensorflow(args):
+            from ._quiet import quiet_tensorflow
+
+            quiet_tensorflow()  # before anything imports it; --debug keeps every line
         return args.func(args)
     except KeyboardInterrupt:
         print("skprep: interrupted", file=sys.stderr)

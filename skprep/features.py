@@ -102,6 +102,16 @@ def _find_layer(model: Any, layer: str | int) -> tuple[Any, Any] | None:
     return None
 
 
+def _layer_names(model: Any) -> list[str]:
+    """Names of the layers ``layer=`` can take: the model's, nested models' inside theirs."""
+    names: list[str] = []
+    for sub in model.layers:
+        names.append(sub.name)
+        if is_keras_model(sub):
+            names += _layer_names(sub)
+    return names
+
+
 class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
 
@@ -296,9 +306,11 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         keras = import_keras()
         found = _find_layer(base, self.layer)
         if found is None:
+            names = _layer_names(base)
             raise ValueError(
                 f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
-                "its nested models). Use one of the names in model.summary()."
+                f"its nested models). Its {len(names)} layers, input to output: "
+                f"{', '.join(names)}."
             )
         target, owner = found
         first = [lyr for lyr in base.layers if not isinstance(lyr, keras.layers.InputLayer)]
