@@ -18,8 +18,10 @@ Writes benchmarks/results/bundles.json.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +84,7 @@ def main(argv=None) -> dict:
     import skprep
 
     tmp = Path(tempfile.mkdtemp(prefix="skprep-bench-bundles-"))
+    atexit.register(shutil.rmtree, tmp, True)  # the folder goes when the script ends
     paths, labels = [], []
     for label, photo in enumerate(load_sample_images().images):
         for i in range(4):
