@@ -13,9 +13,9 @@ from skprep.cli import main
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _blocks(language: str) -> list[str]:
+def _blocks(language: str, heading: str = "## Your first hour") -> list[str]:
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Your first hour", 1)[1].split("\n## ", 1)[0]
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     return re.findall(rf"```{language}\n(.*?)```", section, flags=re.S)
 
 
@@ -25,10 +25,17 @@ def test_first_hour_section_runs_as_written(tmp_path, monkeypatch, capsys):
     pytest.importorskip("skops")
     monkeypatch.chdir(tmp_path)
     (python,) = _blocks("python")
-    exec(compile(python, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
+    namespace = {"__name__": "readme"}
+    exec(compile(python, "README.md", "exec"), namespace)  # noqa: S102
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "['china', 'flower'] 16 4"
     assert 0.0 <= float(printed[1]) <= 1.0
+
+    (grid,) = _blocks("python", "## Grid searches over the head")  # continues the example
+    exec(compile(grid, "README.md", "exec"), namespace)  # noqa: S102
+    best, score = capsys.readouterr().out.strip().split("} ")
+    assert best.startswith("{'C': ") and 0.0 <= float(score) <= 1.0
+    assert namespace["pipe"].named_steps["head"] is namespace["search"].best_estimator_
 
     (shell,) = _blocks("bash")
     for line in shell.strip().splitlines():
