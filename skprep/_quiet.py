@@ -60,7 +60,8 @@ def is_startup_noise(line: str) -> bool:
 @contextlib.contextmanager
 def _stderr_filtered() -> Iterator[None]:
     """Send file descriptor 2 to a temporary file; write back the lines that are not noise."""
-    sys.stderr.flush()
+    with contextlib.suppress(Exception):  # sys.stderr may be None (pythonw) or closed
+        sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
