@@ -397,9 +397,6 @@ def _print_info(info: dict[str, Any]) -> None:
         else:
             print(f"{key}: {value}")
     if "steps" not in info:
-        if info.get("serialization") == "pickle":
-            print("steps: not shown (the payload is a pickle: --allow-pickle reads it, "
-                  "which runs its code)")
         return
     print("steps:")
     for step in info["steps"]:
@@ -418,15 +415,20 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if not kind.is_bundle_like:
         raise _not_a_bundle(args.bundle, kind)
     info = _bundle_info(args.bundle, kind, args.allow_pickle)
-    status = 1 if info["checksum"].startswith("FAILED") else 0
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
         _print_info(info)
-    if status:
+    if info["checksum"].startswith("FAILED"):
         print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
               file=sys.stderr)
-    return status
+        return 1
+    if "steps" not in info and info.get("serialization") == "pickle":  # manifest shown
+        print(f"skprep: error: {args.bundle!r} holds a pickle payload, which runs code when "
+              "loaded: pass --allow-pickle to list its steps (trusted files only)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 # --------------------------------------------------------------------------- parser

@@ -279,6 +279,13 @@ def test_files_are_told_apart_by_their_signature(bundle, image_dir, tmp_path, ca
     for needle in ("checksum: n/a", "extractor: KerasFeatureExtractor", "C = 100.0"):
         assert needle in out, needle
 
+    pickle_bundle = tmp_path / "pickled.skprep"  # a bundle whose payload is a pickle
+    skprep.save(skprep.load(path), pickle_bundle, format="pickle")
+    assert main(["info", str(pickle_bundle)]) == 1  # the manifest, not the pickle's steps
+    captured = capsys.readouterr()
+    assert "serialization: pickle" in captured.out and "checksum: ok" in captured.out
+    assert "steps:" not in captured.out and "--allow-pickle" in captured.err
+
     photo = tmp_path / "photo.skprep"  # a JPEG with a bundle's name
     Image.new("RGB", (8, 8)).save(photo, format="JPEG")
     assert main(["info", str(photo)]) == 1
