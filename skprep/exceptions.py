@@ -37,6 +37,7 @@ __all__ = [
     "UnknownParameterError",
     "PickleRefusedError",
     "CLIError",
+    "AugmentationParameterError",
     "MAX_LISTED_FAILURES",
     "failure_lines",
     "summarize_failures",
@@ -272,6 +273,10 @@ class PickleRefusedError(BundleError):
 
 class CLIError(SkprepError, ValueError):
     """Bad input on the command line: reported as one line, exit status 1."""
+
+
+class AugmentationParameterError(SkprepError, ValueError):
+    """An :class:`~skprep.ImageAugmenter` factor, crop size or transformation is invalid."""
 
 
 class ImageFolderError(SkprepError, ValueError):
