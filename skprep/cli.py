@@ -4,8 +4,8 @@ Run ``skprep --help`` (or ``python -m skprep --help``) for the subcommands:
 
 * ``skprep models``: the registry table;
 * ``skprep features IMAGES_OR_DIR --model NAME -o out.npz|.parquet|.csv``;
-* ``skprep predict BUNDLE IMAGES_OR_DIR [-o out.csv]``;
-* ``skprep info BUNDLE``.
+* ``skprep predict BUNDLE IMAGES_OR_DIR [-o out.csv] [--verify-with PUBLIC_KEY]``;
+* ``skprep info BUNDLE [--verify-with PUBLIC_KEY]``.
 
 Exit status: 0 on success, 1 with a one-line ``skprep: error: ...`` on stderr when
 the input is bad (2 for a malformed command line); ``--debug`` shows the traceback.
@@ -286,8 +286,9 @@ def _check_bundle_argument(bundle: str, images: Sequence[str]) -> None:
     raise _not_a_bundle(bundle, kind)
 
 
-def _load_bundle(path: str, allow_pickle: bool):
-    """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
+def _load_bundle(path: str, allow_pickle: bool, verify_with: str | None = None):
+    """A bundle written by skprep.save (checked; its signature first with --verify-with),
+    or a joblib file with --allow-pickle."""
     from ._fileinfo import identify
     from .persistence import load
 
@@ -301,6 +302,8 @@ def _load_bundle(path: str, allow_pickle: bool):
             f"{path!r} is not a skprep bundle but {kind.description}, which runs code when "
             "loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
         )
+    if verify_with is not None:
+        return load(path, allow_pickle=allow_pickle, verify_with=verify_with)
     try:
         return load(path, allow_pickle=allow_pickle)
     except PickleRefusedError as exc:  # name the command-line flag, not the argument
@@ -316,7 +319,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_output(args.output, (".csv", ".parquet"))
     _check_bundle_argument(args.bundle, args.images)
     paths = collect_images(args.images)
-    pipe = _load_bundle(args.bundle, args.allow_pickle)
+    pipe = _load_bundle(args.bundle, args.allow_pickle, args.verify_with)
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     labels, probas = [], []
@@ -357,12 +360,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bundle_info(path: str, kind: Any, allow_pickle: bool) -> dict[str, Any]:
+def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None
+                 ) -> dict[str, Any]:
     """What ``skprep info`` shows: read from the manifest, or from a loaded pickle."""
     from ._fileinfo import describe_bundle, describe_estimator
     from .exceptions import BundleError
+    from .persistence import signature_status
 
-    info: dict[str, Any] = {"bundle": path}
+    info: dict[str, Any] = {"bundle": path, "signature": signature_status(path, verify_with)}
+    if info["signature"].startswith("INVALID"):  # never read further what failed its signature
+        return info
     if kind.kind == "damaged":
         from .persistence import read_manifest
 
@@ -373,14 +380,14 @@ def _bundle_info(path: str, kind: Any, allow_pickle: bool) -> dict[str, Any]:
     if kind.kind in ("bundle", "damaged"):
         info.update(describe_bundle(path))
         if "steps" not in info and info["checksum"].startswith("ok") and allow_pickle:
-            info["steps"] = describe_estimator(_load_bundle(path, allow_pickle))
+            info["steps"] = describe_estimator(_load_bundle(path, allow_pickle, verify_with))
         return info
     if not allow_pickle:
         raise CLIError(f"{path!r} is {kind.description}, not a skprep bundle: pass "
                        "--allow-pickle to describe it (loading it runs its code; trusted "
                        "files only)")
     info.update({"format": kind.description, "checksum": "n/a (a pickle has no checksums)",
-                 "steps": describe_estimator(_load_bundle(path, allow_pickle))})
+                 "steps": describe_estimator(_load_bundle(path, allow_pickle, verify_with))})
     return info
 
 
@@ -414,13 +421,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
         raise CLIError(f"bundle {args.bundle!r} does not exist")
     if not kind.is_bundle_like:
         raise _not_a_bundle(args.bundle, kind)
-    info = _bundle_info(args.bundle, kind, args.allow_pickle)
+    info = _bundle_info(args.bundle, kind, args.allow_pickle, args.verify_with)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
         _print_info(info)
-    if info["checksum"].startswith("FAILED"):
-        print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
+    failed = [what for what, bad in (("signature", "INVALID"), ("checksum", "FAILED"))
+              if str(info.get(what, "")).startswith(bad)]
+    if failed:
+        print(f"skprep: error: {args.bundle!r} failed its {failed[0]}: do not use it",
               file=sys.stderr)
         return 1
     if "steps" not in info and info.get("serialization") == "pickle":  # manifest shown
@@ -468,6 +477,13 @@ def _add_allow_pickle(parser: argparse.ArgumentParser) -> None:
                         help="also load plain joblib/pickle files (they run code: trusted only)")
 
 
+def _add_verify_with(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--verify-with", metavar="PUBLIC_KEY",
+                        help="PEM elliptic-curve public key: " + what + " BUNDLE.sig "
+                        "(OpenSSF model-signing, from skprep.save(..., sign_with=...) or "
+                        "`model_signing sign key`); needs skprep[sign]")
+
+
 def _add_features(sub, parents: list[argparse.ArgumentParser]) -> None:
     feats = sub.add_parser(
         "features", parents=parents, help="extract backbone features from images",
@@ -502,16 +518,19 @@ def _add_predict(sub, parents: list[argparse.ArgumentParser]) -> None:
                       "on stdout")
     pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
     _add_allow_pickle(pred)
+    _add_verify_with(pred, "refuse the bundle unless it verifies with")
     pred.set_defaults(func=_cmd_predict)
 
 
 def _add_info(sub, common: argparse.ArgumentParser) -> None:
     info = sub.add_parser(
         "info", parents=[common], help="describe a saved pipeline bundle",
-        description="Steps, parameters, versions, metadata and checksum status of a bundle.")
+        description="Steps, parameters, versions, metadata, checksum and signature status of "
+        "a bundle.")
     info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     info.add_argument("--json", action="store_true", help="print JSON")
     _add_allow_pickle(info)
+    _add_verify_with(info, "verify (and show) the signature")
     info.set_defaults(func=_cmd_info)
 
 
