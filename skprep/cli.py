@@ -264,6 +264,22 @@ def _build_feature_steps(args: argparse.Namespace):
     return ImageLoader(target_size=tuple(size)), normalizer, extractor
 
 
+def _check_feature_steps(loader, normalizer, extractor) -> None:
+    """check_pipeline on the command's steps: findings on stderr. The extractor's own
+    first-batch check stays on only when the steps agree (one report per mistake)."""
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    steps = [("loader", loader), ("normalizer", normalizer), ("extractor", extractor)]
+    # the steps are fitted as the images stream: what is fitted is not a finding here
+    findings = [f for f in check_pipeline(Pipeline([s for s in steps if s[1] is not None]))
+                if f.severity != "info" and not f.code.endswith("-not-fitted")]
+    for finding in findings:
+        print(f"skprep: warning: {finding}", file=sys.stderr)
+    extractor.set_params(check_input=not findings)
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -274,6 +290,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     paths = collect_images(args.images)
     loader, normalizer, extractor = _build_feature_steps(args)
+    _check_feature_steps(loader, normalizer, extractor)
     loader.set_params(on_error="raise" if args.on_error == "raise" else "fill").fit()
     if normalizer is not None:  # stateless: fit only resolves the mode and checks the shape
         normalizer.fit(np.zeros((1, *loader.target_size, loader.n_channels_), np.uint8))
@@ -392,6 +409,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return _failure_status(n_failed, len(paths), args)
 
 
+def _load_quietly(path: str, allow_pickle: bool, verify_with: str | None = None):
+    """_load_bundle without skprep.load's preprocessing warning: info lists the findings."""
+    import warnings
+
+    from .exceptions import PreprocessingMismatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreprocessingMismatchWarning)
+        return _load_bundle(path, allow_pickle, verify_with)
+
+
+def _preprocessing_findings(pipe: Any) -> list[dict] | None:
+    """check_pipeline's findings as dicts; None for an estimator that is not a Pipeline."""
+    import dataclasses
+
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    if not isinstance(pipe, Pipeline):
+        return None
+    return [dataclasses.asdict(finding) for finding in check_pipeline(pipe)]
+
+
 def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None
                  ) -> dict[str, Any]:
     """What ``skprep info`` shows: read from the manifest, or from a loaded pickle."""
@@ -411,21 +452,36 @@ def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | No
             return {**info, "format": kind.description, "checksum": f"FAILED: {exc}"}
     if kind.kind in ("bundle", "damaged"):
         info.update(describe_bundle(path))
-        if "steps" not in info and info["checksum"].startswith("ok") and allow_pickle:
-            info["steps"] = describe_estimator(_load_bundle(path, allow_pickle, verify_with))
+        readable = info["serialization"] == "skops" or allow_pickle
+        if info["checksum"].startswith("ok") and readable:  # guard's findings need the steps
+            pipe = _load_quietly(path, allow_pickle, verify_with)
+            info.setdefault("steps", describe_estimator(pipe))
+            info["preprocessing"] = _preprocessing_findings(pipe)
         return info
     if not allow_pickle:
         raise CLIError(f"{path!r} is {kind.description}, not a skprep bundle: pass "
                        "--allow-pickle to describe it (loading it runs its code; trusted "
                        "files only)")
+    pipe = _load_quietly(path, allow_pickle, verify_with)
     info.update({"format": kind.description, "checksum": "n/a (a pickle has no checksums)",
-                 "steps": describe_estimator(_load_bundle(path, allow_pickle, verify_with))})
+                 "steps": describe_estimator(pipe), "preprocessing": _preprocessing_findings(pipe)})
     return info
+
+
+def _print_findings(findings: list[dict] | None) -> None:
+    if findings is None:
+        return
+    if not findings:
+        print("preprocessing: ok (the steps agree with the model)")
+        return
+    print("preprocessing:")
+    for finding in findings:
+        print(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
 
 
 def _print_info(info: dict[str, Any]) -> None:
     for key, value in info.items():
-        if key == "steps":
+        if key in ("steps", "preprocessing"):
             continue
         if isinstance(value, dict):
             print(f"{key}:")
@@ -435,14 +491,14 @@ def _print_info(info: dict[str, Any]) -> None:
             print(f"{key}: {json.dumps(value)}")
         else:
             print(f"{key}: {value}")
-    if "steps" not in info:
-        return
-    print("steps:")
-    for step in info["steps"]:
-        print(f"  {step['name']}: {step['class']}")
-        for key, value in step["params"].items():
-            text = json.dumps(value)
-            print(f"    {key} = {text if len(text) <= 80 else text[:77] + '...'}")
+    if "steps" in info:
+        print("steps:")
+        for step in info["steps"]:
+            print(f"  {step['name']}: {step['class']}")
+            for key, value in step["params"].items():
+                text = json.dumps(value)
+                print(f"    {key} = {text if len(text) <= 80 else text[:77] + '...'}")
+    _print_findings(info.get("preprocessing"))
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -595,7 +651,7 @@ def _needs_tensorflow(args: argparse.Namespace) -> bool:
     """Whether the command will run a Keras model (then TensorFlow starts quietly first)."""
     if args.command == "features":  # not for a missing path: that error comes at once
         return all(os.path.exists(item) for item in args.images)
-    if args.command != "predict":
+    if args.command not in ("predict", "info"):  # info loads the bundle for guard's checks
         return False
     from ._fileinfo import identify
 

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_memory
 
+from ..guard import warn_before_fit
 from ..images import ImageLoader
 from ._engine import (
     _as_rows,
@@ -335,6 +336,7 @@ class StreamingPipeline(Pipeline):
         -------
         self : StreamingPipeline
         """
+        warn_before_fit(self, f"{type(self).__name__}.fit")
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit(X, y, **params)
@@ -352,6 +354,7 @@ class StreamingPipeline(Pipeline):
         -------
         Xt : ndarray
         """
+        warn_before_fit(self, f"{type(self).__name__}.fit_transform")
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit_transform(X, y, **params)
