@@ -430,7 +430,11 @@ def _preprocessing_findings(pipe: Any) -> list[dict] | None:
 
     if not isinstance(pipe, Pipeline):
         return None
-    return [dataclasses.asdict(finding) for finding in check_pipeline(pipe)]
+    try:
+        findings = check_pipeline(pipe)
+    except AttributeError:  # a bundle saved before the checks existed: describe it anyway
+        return None
+    return [dataclasses.asdict(finding) for finding in findings]
 
 
 def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None
@@ -454,7 +458,10 @@ def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | No
         info.update(describe_bundle(path))
         readable = info["serialization"] == "skops" or allow_pickle
         if info["checksum"].startswith("ok") and readable:  # guard's findings need the steps
-            pipe = _load_quietly(path, allow_pickle, verify_with)
+            try:
+                pipe = _load_quietly(path, allow_pickle, verify_with)
+            except AttributeError:  # saved before guard's checks existed: described only
+                return info
             info.setdefault("steps", describe_estimator(pipe))
             info["preprocessing"] = _preprocessing_findings(pipe)
         return info
