@@ -25,6 +25,7 @@ Writes benchmarks/results/bundles.json.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -111,6 +112,7 @@ def main(argv=None) -> dict:
     import skprep
 
     tmp = Path(tempfile.mkdtemp(prefix="skprep-bench-bundles-"))
+    atexit.register(shutil.rmtree, tmp, True)  # the folder goes when the script ends
     paths, labels = [], []
     for label, photo in enumerate(load_sample_images().images):
         for i in range(4):

@@ -55,6 +55,9 @@ def frozen_extractor(kind: str, size: int):
             return np.stack(small).reshape(len(X), -1).astype(np.float32)
 
         return FunctionTransformer(thumbnails)
+    import skprep
+
+    skprep.quiet_tensorflow()  # before Keras imports TensorFlow: no start-up lines on stderr
     import keras
     from sklearn.frozen import FrozenEstimator
     from sklearn.pipeline import make_pipeline

@@ -17,7 +17,11 @@ from skprep import DatasetStatsStandardizer, ImageLoader, KerasModeNormalizer, g
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="skprep-example-"))
+    with tempfile.TemporaryDirectory(prefix="skprep-example-") as tmp:  # removed at the end
+        run(Path(tmp))
+
+
+def run(folder: Path) -> None:
     paths = []
     for i, photo in enumerate(load_sample_images().images):
         path = folder / f"photo{i}.jpg"

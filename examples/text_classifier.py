@@ -65,7 +65,11 @@ def main() -> None:
           f"{vectorizer.get_vocabulary()[1:8]}")
     print(f"test accuracy: {pipe.score(x_test, y_test):.3f}")
 
-    folder = Path(tempfile.mkdtemp(prefix="skprep-text-"))
+    with tempfile.TemporaryDirectory(prefix="skprep-text-") as folder:  # removed at the end
+        serve_in_a_fresh_process(pipe, Path(folder), x_test)
+
+
+def serve_in_a_fresh_process(pipe, folder: Path, x_test) -> None:
     model_path = folder / "docstring_classifier.joblib"
     joblib.dump(pipe, model_path)
     expected = pipe.predict(x_test)

@@ -59,6 +59,11 @@ _LAZY: dict[str, str] = {
     "PreprocessingMismatchWarning": "exceptions",
     "ImageAugmenter": "augment",
     "AugmentationParameterError": "exceptions",
+    "paths_from_directory": "folders",
+    "ImageFolderError": "exceptions",
+    "ImageFolderNotFoundError": "exceptions",
+    "quiet_tensorflow": "_quiet",
+    "clear_model_cache": "_model_cache",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -134,7 +134,9 @@ def cause_text(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, IsADirectoryError):
-        return "is a directory, not an image file"
+        return ("is a directory, not an image file; for the images in a folder (labelled "
+                "by sub-folder, as Keras' image_dataset_from_directory does) use "
+                "paths, labels, class_names = skprep.paths_from_directory(folder)")
     if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
         return "too many levels of symbolic links (a symlink loop)"
     if isinstance(exc, OSError) and exc.strerror:

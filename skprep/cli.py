@@ -22,7 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .exceptions import MAX_LISTED_FAILURES, CLIError, ImageLoadError, PickleRefusedError
+from .exceptions import (
+    MAX_LISTED_FAILURES,
+    CLIError,
+    ImageFolderError,
+    ImageLoadError,
+    PickleRefusedError,
+)
 
 __all__ = ["main", "collect_images", "IMAGE_EXTENSIONS"]
 
@@ -42,12 +48,14 @@ def collect_images(items: Sequence[str]) -> list[str]:
     ----------
     items : sequence of str
         Files (taken as they are, whatever their extension) and directories (their
-        files with an extension in :data:`IMAGE_EXTENSIONS`, sorted by path).
+        files with an extension in :data:`IMAGE_EXTENSIONS`, in any sub-folder, listed by
+        :func:`skprep.paths_from_directory` in Keras' order).
 
     Returns
     -------
     list of str
-        In command-line order, each directory's files sorted.
+        In command-line order; a directory's files in the order of
+        ``keras.utils.image_dataset_from_directory(..., shuffle=False).file_paths``.
 
     Examples
     --------
@@ -56,18 +64,18 @@ def collect_images(items: Sequence[str]) -> list[str]:
     ...
     skprep.exceptions.CLIError: no images given: name image files or a directory of images
     """
+    from .folders import paths_from_directory
+
     paths: list[str] = []
     for item in items:
         if os.path.isdir(item):
-            found = sorted(
-                str(path) for path in Path(item).rglob("*")
-                if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not found:
+            try:  # Keras' order: folders sorted, files sorted within each
+                found = paths_from_directory(item, labels=None, formats=IMAGE_EXTENSIONS)[0]
+            except ImageFolderError:
                 raise CLIError(
                     f"directory {item!r} holds no image files (looked for "
                     f"{', '.join(IMAGE_EXTENSIONS)}, recursively)"
-                )
+                ) from None
             paths += found
         elif os.path.isfile(item):
             paths.append(item)
@@ -100,7 +108,9 @@ def _weights(text: str) -> str | None:
     if text.lower() == "imagenet":
         return "imagenet"
     if not os.path.isfile(text):
-        raise CLIError(f"--weights must be none, imagenet or a weights file; {text!r} is none")
+        raise CLIError(f"--weights {text!r}: no such file; give none (random weights), imagenet "
+                       "(Keras' pretrained weights) or the path of a weights file (the "
+                       "model's include_top=False 'notop' file)")
     return text
 
 
@@ -297,22 +307,46 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return _failure_status(n_failed, len(paths), args)
 
 
+def _not_a_bundle(path: str, kind: Any) -> CLIError:
+    return CLIError(f"{path!r} is {kind.description}, not a bundle: give a file written by "
+                    "skprep.save (or by joblib.dump, with --allow-pickle)")
+
+
+def _check_bundle_argument(bundle: str, images: Sequence[str]) -> None:
+    """Refuse a BUNDLE argument that is no bundle, and say so when the two are swapped."""
+    from ._fileinfo import identify
+
+    kind = identify(bundle)
+    if kind.is_bundle_like:
+        return
+    swapped = [item for item in images if identify(item).is_bundle_like]
+    if swapped:
+        raise CLIError(f"the arguments are swapped: {swapped[0]!r} is the bundle and "
+                       f"{bundle!r} is {kind.description}; the bundle comes first: skprep "
+                       f"predict {swapped[0]} {bundle}")
+    if kind.kind == "missing":
+        raise CLIError(f"bundle {bundle!r} does not exist")
+    raise _not_a_bundle(bundle, kind)
+
+
 def _load_bundle(path: str, allow_pickle: bool, verify_with: str | None = None):
     """A bundle written by skprep.save (checked; its signature first with --verify-with),
     or a joblib file with --allow-pickle."""
-    import zipfile
-
+    from ._fileinfo import identify
     from .persistence import load
 
-    if not os.path.isfile(path):
+    kind = identify(path)
+    if kind.kind == "missing":
         raise CLIError(f"bundle {path!r} does not exist")
+    if not kind.is_bundle_like:
+        raise _not_a_bundle(path, kind)
+    if kind.kind in ("pickle", "compressed") and not allow_pickle:
+        raise CLIError(
+            f"{path!r} is not a skprep bundle but {kind.description}, which runs code when "
+            "loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
+        )
     if verify_with is not None:
         return load(path, allow_pickle=allow_pickle, verify_with=verify_with)
-    if not zipfile.is_zipfile(path) and not allow_pickle:
-        raise CLIError(
-            f"{path!r} is not a skprep bundle but a plain pickle/joblib file, which runs "
-            "code when loaded: pass --allow-pickle if you trust it, or save it with skprep.save"
-        )
     try:
         return load(path, allow_pickle=allow_pickle)
     except PickleRefusedError as exc:  # name the command-line flag, not the argument
@@ -340,6 +374,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     _check_output(args.output, (".csv", ".parquet"))
+    _check_bundle_argument(args.bundle, args.images)
     paths = collect_images(args.images)
     pipe = _load_bundle(args.bundle, args.allow_pickle, args.verify_with)
     if args.batch_size <= 0:
@@ -367,17 +402,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                ((start, paths[start:start + args.batch_size], [])
                 for start in range(0, len(paths), args.batch_size)))
     output = args.output or "-"
-    _, n_failed = _stream_table(output, batches, paths, args, rows_of)
+    n_rows, n_failed = _stream_table(output, batches, paths, args, rows_of)
+    if args.output:  # stdout holds the table itself
+        kept = n_rows - (n_failed if args.on_error == "skip" else 0)
+        print(f"wrote {kept} predictions to {args.output}", file=sys.stderr)
     return _failure_status(n_failed, len(paths), args)
 
 
-def _describe(value: Any) -> str:
-    """A short repr for the parameter listing."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _load_quietly(path: str, allow_pickle: bool):
+def _load_quietly(path: str, allow_pickle: bool, verify_with: str | None = None):
     """_load_bundle without skprep.load's preprocessing warning: info lists the findings."""
     import warnings
 
@@ -385,7 +417,7 @@ def _load_quietly(path: str, allow_pickle: bool):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreprocessingMismatchWarning)
-        return _load_bundle(path, allow_pickle)
+        return _load_bundle(path, allow_pickle, verify_with)
 
 
 def _preprocessing_findings(pipe: Any) -> list[dict] | None:
@@ -398,18 +430,49 @@ def _preprocessing_findings(pipe: Any) -> list[dict] | None:
 
     if not isinstance(pipe, Pipeline):
         return None
-    return [dataclasses.asdict(finding) for finding in check_pipeline(pipe)]
+    try:
+        findings = check_pipeline(pipe)
+    except AttributeError:  # a bundle saved before the checks existed: describe it anyway
+        return None
+    return [dataclasses.asdict(finding) for finding in findings]
 
 
-def _print_steps(info: dict[str, Any]) -> None:
-    """The steps of ``skprep info`` and their parameters, then the preprocessing findings."""
-    if "steps" in info:
-        print("steps:")
-        for step in info["steps"]:
-            print(f"  {step['name']}: {step['class']}")
-            for key, value in step["params"].items():
-                print(f"    {key} = {value}")
-    _print_findings(info.get("preprocessing"))
+def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None
+                 ) -> dict[str, Any]:
+    """What ``skprep info`` shows: read from the manifest, or from a loaded pickle."""
+    from ._fileinfo import describe_bundle, describe_estimator
+    from .exceptions import BundleError
+    from .persistence import signature_status
+
+    info: dict[str, Any] = {"bundle": path, "signature": signature_status(path, verify_with)}
+    if info["signature"].startswith("INVALID"):  # never read further what failed its signature
+        return info
+    if kind.kind == "damaged":
+        from .persistence import read_manifest
+
+        try:
+            read_manifest(path)
+        except BundleError as exc:
+            return {**info, "format": kind.description, "checksum": f"FAILED: {exc}"}
+    if kind.kind in ("bundle", "damaged"):
+        info.update(describe_bundle(path))
+        readable = info["serialization"] == "skops" or allow_pickle
+        if info["checksum"].startswith("ok") and readable:  # guard's findings need the steps
+            try:
+                pipe = _load_quietly(path, allow_pickle, verify_with)
+            except AttributeError:  # saved before guard's checks existed: described only
+                return info
+            info.setdefault("steps", describe_estimator(pipe))
+            info["preprocessing"] = _preprocessing_findings(pipe)
+        return info
+    if not allow_pickle:
+        raise CLIError(f"{path!r} is {kind.description}, not a skprep bundle: pass "
+                       "--allow-pickle to describe it (loading it runs its code; trusted "
+                       "files only)")
+    pipe = _load_quietly(path, allow_pickle, verify_with)
+    info.update({"format": kind.description, "checksum": "n/a (a pickle has no checksums)",
+                 "steps": describe_estimator(pipe), "preprocessing": _preprocessing_findings(pipe)})
+    return info
 
 
 def _print_findings(findings: list[dict] | None) -> None:
@@ -423,46 +486,7 @@ def _print_findings(findings: list[dict] | None) -> None:
         print(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    import zipfile
-
-    from .exceptions import BundleIntegrityError
-    from .persistence import read_manifest, signature_status
-
-    if not os.path.isfile(args.bundle):
-        raise CLIError(f"bundle {args.bundle!r} does not exist")
-    bundle = zipfile.is_zipfile(args.bundle)
-    manifest = read_manifest(args.bundle) if bundle else None
-    info: dict[str, Any] = {"bundle": args.bundle, "format": "skprep" if bundle else "joblib"}
-    if manifest is not None:
-        info.update({key: manifest.get(key) for key in
-                     ("format_version", "serialization", "estimator", "created", "versions",
-                      "metadata", "keras_models")})
-    info["signature"] = signature_status(args.bundle, args.verify_with)
-    status, pipe = 0, None
-    if info["signature"].startswith("INVALID"):  # never load what failed its signature
-        status = 1
-    else:
-        try:
-            pipe = _load_quietly(args.bundle, args.allow_pickle)
-            info["checksum"] = ("ok (every member matches its sha256)" if bundle
-                                else "n/a (no header)")
-        except BundleIntegrityError as exc:  # still show what the manifest says
-            status = 1
-            info["checksum"] = f"FAILED: {exc}"
-    if pipe is not None:
-        steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
-        info["steps"] = [
-            {"name": name, "class": type(step).__name__,
-             "params": {key: _describe(value)
-                        for key, value in sorted(step.get_params(deep=False).items())}
-             if hasattr(step, "get_params") else {}}
-            for name, step in steps
-        ]
-        info["preprocessing"] = _preprocessing_findings(pipe)
-    if args.json:
-        print(json.dumps(info, indent=2, default=str))
-        return status
+def _print_info(info: dict[str, Any]) -> None:
     for key, value in info.items():
         if key in ("steps", "preprocessing"):
             continue
@@ -471,15 +495,44 @@ def _cmd_info(args: argparse.Namespace) -> int:
             for sub_key, sub_value in value.items():
                 print(f"  {sub_key}: {sub_value}")
         elif isinstance(value, list):
-            print(f"{key}: {json.dumps(value, default=str)}")
+            print(f"{key}: {json.dumps(value)}")
         else:
             print(f"{key}: {value}")
-    _print_steps(info)
-    if status:
-        failed = "signature" if info["signature"].startswith("INVALID") else "checksum"
-        print(f"skprep: error: {args.bundle!r} failed its {failed}: do not use it",
+    if "steps" in info:
+        print("steps:")
+        for step in info["steps"]:
+            print(f"  {step['name']}: {step['class']}")
+            for key, value in step["params"].items():
+                text = json.dumps(value)
+                print(f"    {key} = {text if len(text) <= 80 else text[:77] + '...'}")
+    _print_findings(info.get("preprocessing"))
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from ._fileinfo import identify
+
+    kind = identify(args.bundle)
+    if kind.kind == "missing":
+        raise CLIError(f"bundle {args.bundle!r} does not exist")
+    if not kind.is_bundle_like:
+        raise _not_a_bundle(args.bundle, kind)
+    info = _bundle_info(args.bundle, kind, args.allow_pickle, args.verify_with)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        _print_info(info)
+    failed = [what for what, bad in (("signature", "INVALID"), ("checksum", "FAILED"))
+              if str(info.get(what, "")).startswith(bad)]
+    if failed:
+        print(f"skprep: error: {args.bundle!r} failed its {failed[0]}: do not use it",
               file=sys.stderr)
-    return status
+        return 1
+    if "steps" not in info and info.get("serialization") == "pickle":  # manifest shown
+        print(f"skprep: error: {args.bundle!r} holds a pickle payload, which runs code when "
+              "loaded: pass --allow-pickle to list its steps (trusted files only)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -490,7 +543,8 @@ def _parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's default must not override `skprep --debug COMMAND`
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
+                        help="show the full traceback on errors, and every line "
+                        "TensorFlow prints while it starts")
     run = argparse.ArgumentParser(add_help=False)
     bar = run.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -600,6 +654,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _needs_tensorflow(args: argparse.Namespace) -> bool:
+    """Whether the command will run a Keras model (then TensorFlow starts quietly first)."""
+    if args.command == "features":  # not for a missing path: that error comes at once
+        return all(os.path.exists(item) for item in args.images)
+    if args.command not in ("predict", "info"):  # info loads the bundle for guard's checks
+        return False
+    from ._fileinfo import identify
+
+    try:
+        kind = identify(args.bundle).kind
+        if kind == "bundle":
+            from .persistence import read_manifest
+
+            return bool(read_manifest(args.bundle).get("keras_models"))
+        if kind == "pickle" and args.allow_pickle:
+            with open(args.bundle, "rb") as fh:
+                return b"keras" in fh.read()
+        return kind == "compressed" and args.allow_pickle
+    except Exception:  # the command itself reports a bad file
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -627,6 +703,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        debug = getattr(args, "debug", False)
+        if not debug and _needs_tensorflow(args):
+            from ._quiet import quiet_tensorflow
+
+            quiet_tensorflow()  # before anything imports it; --debug keeps every line
         return args.func(args)
     except KeyboardInterrupt:
         print("skprep: interrupted", file=sys.stderr)

@@ -46,6 +46,8 @@ __all__ = [
     "PreprocessingFinding",
     "PreprocessingMismatchError",
     "PreprocessingMismatchWarning",
+    "ImageFolderError",
+    "ImageFolderNotFoundError",
 ]
 
 #: A message lists at most this many failed items; the rest are counted.
@@ -362,3 +364,13 @@ class PreprocessingMismatchWarning(SkprepWarning):
     def __init__(self, message: str, findings: Sequence[PreprocessingFinding] = ()) -> None:
         super().__init__(message)
         self.findings = list(findings)
+
+
+class ImageFolderError(SkprepError, ValueError):
+    """A folder of images cannot be listed as asked (:func:`skprep.paths_from_directory`):
+    no image files, ``class_names`` that are not sub-folders, labels of the wrong length,
+    or a ``validation_split`` / ``subset`` / ``seed`` combination that cannot work."""
+
+
+class ImageFolderNotFoundError(ImageFolderError, FileNotFoundError):
+    """The folder given to :func:`skprep.paths_from_directory` does not exist or is a file."""

@@ -29,6 +29,7 @@ from ._keras import (
     load_model_file,
     model_to_bytes,
 )
+from ._model_cache import MODEL_CACHE, file_token
 from ._progress import progress
 from .exceptions import InputShapeError, SkprepError, WeightsUnavailableError
 from .guard import extractor_expectation, layout_of, warn_on_input
@@ -38,21 +39,32 @@ from .registry import get_model_spec
 __all__ = ["KerasFeatureExtractor"]
 
 # Guards every lazy build of a runtime and every serialization of a model, for all
-# extractors: created at import, so creating it cannot race.
-_LOCK = threading.RLock()
+# extractors: the model cache's own lock, so cache lookups and builds nest safely.
+_LOCK: threading.RLock = MODEL_CACHE.lock
 
 _POOLING = {"avg", "max", "flatten"}
 
 
 class _Runtime:
-    """What transform needs: the Keras model and its compiled inference function."""
+    """What transform needs: the Keras model and its compiled inference function.
 
-    __slots__ = ("model", "fn", "dtype")
+    Shared, read-only, between every extractor that asks for the same graph (the model
+    cache); ``blob`` is the model's ``.keras`` bytes, made once when first pickled.
+    ``shared`` is true when the model was made by skprep from a name, a file or bytes,
+    loaded with ``safe_mode``: only then may copies find it by the hash of its bytes (a
+    ``keras.Model`` passed in may hold code that safe mode would refuse to load).
+    """
 
-    def __init__(self, model: Any, input_shape: tuple) -> None:
+    __slots__ = ("model", "fn", "dtype", "spec", "blob", "shared")
+
+    def __init__(self, model: Any, input_shape: tuple, spec: Any = None,
+                 shared: bool = False) -> None:
         import tensorflow as tf
 
         self.model = model
+        self.spec = spec
+        self.shared = shared
+        self.blob: KerasModelBlob | None = None
         self.dtype = np.dtype(getattr(model.inputs[0], "dtype", "float32") or "float32")
         spec = tf.TensorSpec((None, *input_shape), tf.as_dtype(self.dtype))
 
@@ -89,6 +101,16 @@ def _find_layer(model: Any, layer: str | int) -> tuple[Any, Any] | None:
             if found is not None:
                 return found
     return None
+
+
+def _layer_names(model: Any) -> list[str]:
+    """Names of the layers ``layer=`` can take: the model's, nested models' inside theirs."""
+    names: list[str] = []
+    for sub in model.layers:
+        names.append(sub.name)
+        if is_keras_model(sub):
+            names += _layer_names(sub)
+    return names
 
 
 class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -161,6 +183,16 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     ``transform`` equals ``model.predict`` on the same input (float32, within 1e-5)
     and is safe to call from many threads at once, also on an extractor that was just
     unpickled: the model is rebuilt once, under a lock.
+
+    Within a process, extractors that build the same graph share one built model and its
+    traced function (a small least-recently-used cache, see
+    :func:`skprep.clear_model_cache`): a refit, a ``clone`` + ``fit`` (model selection)
+    and a copy unpickled from a ``Pipeline(memory=...)`` cache or ``joblib`` reuse it
+    instead of building the model and tracing it again. The key is how the model is made
+    (registry name or model file, weights, ``input_shape``, ``layer``, ``pooling``,
+    ``include_preprocessing``, ``safe_mode``) or, for an unpickled copy, the sha256 of its
+    ``.keras`` bytes. With ``weights=None`` this means one draw of random weights per
+    process and graph; a ``keras.Model`` passed as ``model`` is never shared.
 
     Examples
     --------
@@ -292,9 +324,11 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         keras = import_keras()
         found = _find_layer(base, self.layer)
         if found is None:
+            names = _layer_names(base)
             raise ValueError(
                 f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
-                "its nested models). Use one of the names in model.summary()."
+                f"its nested models). Its {len(names)} layers, input to output: "
+                f"{', '.join(names)}."
             )
         target, owner = found
         first = [lyr for lyr in base.layers if not isinstance(lyr, keras.layers.InputLayer)]
@@ -336,6 +370,33 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         dense.set_weights(list(mode_affine(spec.mode)))
         return keras.Model(inp, model(x))
 
+    def _build_key(self) -> tuple | None:
+        """How the model is made, for the model cache; None when that cannot be known.
+
+        A ``keras.Model`` passed in is never cached (it may change between fits).
+        """
+        graph = (None if self.input_shape is None else tuple(self.input_shape), self.layer,
+                 self.pooling, bool(self.include_preprocessing), bool(self.safe_mode))
+        weights, model = self.weights, self.model
+        try:
+            if weights is not None and weights != "imagenet":
+                weights = ("file", *file_token(weights))
+            if isinstance(model, KerasModelBlob):
+                return ("blob", model.sha256, weights, graph)
+            if isinstance(model, os.PathLike) or (
+                isinstance(model, str) and model.lower().endswith((".keras", ".h5"))
+            ):
+                return ("file", file_token(model), weights, graph)
+            if isinstance(model, str):
+                return ("registry", get_model_spec(model).name, weights, graph)
+        except (OSError, SkprepError):  # let the build report it
+            return None
+        return None
+
+    def _new_runtime(self, shared: bool) -> _Runtime:
+        model, spec = self._build()
+        return _Runtime(model, tuple(model.input_shape[1:]), spec, shared)
+
     def fit(self, X=None, y=None):
         """Build or load the model (nothing is trained) and record its shapes.
 
@@ -351,12 +412,13 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : KerasFeatureExtractor
         """
         self._validate_params()
-        model, spec = self._build()
-        with _LOCK:
+        with _LOCK:  # refits and clones with the same graph reuse one built model
+            key = self._build_key()
+            runtime = MODEL_CACHE.get_or_build(key, lambda: self._new_runtime(key is not None))
             self.__dict__.pop("_model_blob", None)
-            self.input_shape_ = tuple(model.input_shape[1:])
-            runtime = _Runtime(model, self.input_shape_)
+            self.input_shape_ = tuple(runtime.model.input_shape[1:])
             self._runtime = runtime
+        model, spec = runtime.model, runtime.spec
         self.model_name_ = spec.name if spec is not None else None
         self.preprocessing_mode_ = spec.mode if spec is not None else None
         # a model file or an unpickled model (a blob): ask the model it was loaded into
@@ -390,15 +452,23 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 blob = self.__dict__.get("_model_blob")
                 if blob is None:
                     raise SkprepError("This KerasFeatureExtractor has no model; call fit first.")
-                runtime = _Runtime(blob.load(safe_mode=self.safe_mode), self.input_shape_)
+                key = ("content", blob.sha256, bool(self.safe_mode))
+                runtime = MODEL_CACHE.get_or_build(key, lambda: self._runtime_from(blob))
                 self._runtime = runtime
+        return runtime
+
+    def _runtime_from(self, blob: KerasModelBlob) -> _Runtime:
+        runtime = _Runtime(blob.load(safe_mode=self.safe_mode), self.input_shape_, shared=True)
+        runtime.blob = blob
         return runtime
 
     def get_model(self):
         """Return the fitted Keras model that ``transform`` runs.
 
         It includes the pooling layer and, with ``include_preprocessing=True``, the
-        preprocessing layer, so it maps the same input to the same features.
+        preprocessing layer, so it maps the same input to the same features. The model
+        may be shared with other extractors of the same graph (see Notes): to train or
+        change it, work on a copy (``keras.models.clone_model`` + ``set_weights``).
 
         Returns
         -------
@@ -514,8 +584,13 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         with _LOCK:
             blob = self.__dict__.get("_model_blob")
             if blob is None:
-                blob = KerasModelBlob(model_to_bytes(self._runtime.model))
-                self._model_blob = blob
+                runtime = self._runtime
+                if runtime.blob is None:  # once per built model; copies find it by content
+                    runtime.blob = KerasModelBlob(model_to_bytes(runtime.model))
+                    if runtime.shared:
+                        MODEL_CACHE.put(("content", runtime.blob.sha256,
+                                         bool(self.safe_mode)), runtime)
+                blob = self._model_blob = runtime.blob
             return blob
 
     def __getstate__(self) -> dict:

@@ -1,7 +1,7 @@
-"""The skprep command line, run as a real subprocess (``python -m skprep``).
+"""The skprep command line, run in-process through ``main()`` as a user runs it.
 
-Each subprocess that runs a model imports TensorFlow (several seconds), so the end-to-end
-checks are grouped: one ``features`` run, one ``predict`` run, one ``info`` run.
+One smoke test runs the real ``python -m skprep`` in subprocesses (a process that imports
+TensorFlow costs several seconds): predict and info, and checks that they start quietly.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command itself must start quietly
     return subprocess.run(
         [sys.executable, "-m", "skprep", *args], capture_output=True, text=True, env=env,
         timeout=timeout, cwd=ROOT,
@@ -47,10 +47,9 @@ def image_dir(tmp_path_factory, sample_photos) -> Path:
     return root
 
 
-def test_models_subprocess_lists_registry():
-    result = run_cli("models")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+def test_models_lists_registry(capsys):
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["name", "family", "mode"]
     rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert len(rows) == 40
@@ -58,16 +57,17 @@ def test_models_subprocess_lists_registry():
     assert rows["EfficientNetB3"][-1] == "yes" and rows["EfficientNetB3"][3] == "300x300"
 
 
-def test_bad_input_is_one_line_and_exit_1_unless_debug(tmp_path):
-    missing = str(tmp_path / "missing")
-    result = run_cli("features", missing, "--model", "resnet50", "-o", str(tmp_path / "f.npz"))
-    assert result.returncode == 1
-    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
-    assert "does not exist" in result.stderr and missing in result.stderr
+def test_bad_input_is_one_line_and_exit_1_unless_debug(tmp_path, capsys):
+    from skprep.exceptions import CLIError
 
-    debug = run_cli("--debug", "features", missing, "--model", "resnet50",
-                    "-o", str(tmp_path / "f.npz"))
-    assert debug.returncode == 1 and "Traceback" in debug.stderr and "CLIError" in debug.stderr
+    missing = str(tmp_path / "missing")
+    assert main(["features", missing, "--model", "resnet50", "-o", str(tmp_path / "f.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "does not exist" in err and missing in err
+    with pytest.raises(CLIError, match="does not exist"):  # --debug: the exception itself
+        main(["--debug", "features", missing, "--model", "resnet50",
+              "-o", str(tmp_path / "f.npz")])
 
 
 @pytest.mark.parametrize("command", [[], ["models"], ["features"], ["predict"], ["info"]])
@@ -119,16 +119,19 @@ def vgg_weights(tmp_path_factory, keras_mod):
     return str(path), model
 
 
-def test_features_end_to_end_csv_with_paths_and_forced_bar(image_dir, vgg_weights, tmp_path):
+def test_features_end_to_end_csv_with_paths_and_forced_bar(image_dir, vgg_weights, tmp_path,
+                                                           capsys):
     from skprep import ImageLoader, KerasModeNormalizer
 
     weights, model = vgg_weights
     out = tmp_path / "features.csv"
-    result = run_cli("features", str(image_dir), "--model", "vgg16", "--weights", weights,
-                     "--input-size", "32", "--pooling", "max", "--batch-size", "3",
-                     "--progress", "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    assert "8/8" in result.stderr and "img/s" in result.stderr  # one bar, over images
+    status = main(["features", str(image_dir), "--model", "vgg16", "--weights", weights,
+                   "--input-size", "32", "--pooling", "max", "--batch-size", "3",
+                   "--progress", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "8/8" in err and "img/s" in err  # --progress forces one bar, over images
+    assert f"wrote 8 x 512 features to {out}" in err
     with open(out, newline="") as fh:
         rows = list(csv.reader(fh))
     header, rows = rows[0], rows[1:]
@@ -172,18 +175,38 @@ def bundle(image_dir, tmp_path_factory, keras_mod):
     return str(path), paths, pipe.predict(paths), pipe.predict_proba(paths)
 
 
-def test_predict_end_to_end_and_no_bar_in_a_pipe(bundle, image_dir, tmp_path):
-    path, paths, labels, proba = bundle
-    out = tmp_path / "pred.csv"
-    result = run_cli("predict", path, str(image_dir), "--batch-size", "5", "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    assert "2/2" not in result.stderr and "predict" not in result.stderr  # no bar by default
-    with open(out, newline="") as fh:
+def _read_predictions(path, paths, labels, proba):
+    with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [row["path"] for row in rows] == paths
     assert [int(row["prediction"]) for row in rows] == labels.tolist()
     got = np.array([[float(row[f"proba_{c}"]) for c in range(3)] for row in rows])
     np.testing.assert_allclose(got, proba, atol=1e-6)
+
+
+def test_predict_end_to_end_with_a_confirmation_line(bundle, image_dir, tmp_path, capsys):
+    path, paths, labels, proba = bundle
+    out = tmp_path / "pred.csv"
+    assert main(["predict", path, str(image_dir), "--batch-size", "5", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err == f"wrote 8 predictions to {out}\n"  # no bar by default (not a terminal)
+    _read_predictions(out, paths, labels, proba)
+    assert main(["predict", path, str(image_dir)]) == 0  # CSV on stdout, nothing else
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.splitlines()[0].startswith("path,prediction")
+
+
+def test_smoke_real_processes_start_quietly(bundle, image_dir, tmp_path):
+    """``python -m skprep``: predict and info (which loads the bundle for its checks) are quiet."""
+    path, paths, labels, proba = bundle
+    out = tmp_path / "pred.csv"
+    result = run_cli("predict", path, str(image_dir), "--batch-size", "5", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"wrote 8 predictions to {out}\n"  # no TensorFlow start-up lines
+    _read_predictions(out, paths, labels, proba)
+    info = run_cli("info", path)
+    assert info.returncode == 0 and info.stderr == "", info.stderr
+    assert "checksum: ok" in info.stdout and "head: LogisticRegression" in info.stdout
 
 
 def test_info_and_a_tampered_bundle(bundle, tmp_path, capsys):
@@ -231,3 +254,69 @@ def test_write_table_npz_and_parquet(tmp_path):
     assert frame.columns.tolist() == ["path", "x", "y"] and frame["path"].tolist() == ["a", "b",
                                                                                         "c"]
     np.testing.assert_array_equal(frame[["x", "y"]].to_numpy(), values)
+
+
+# --------------------------------------------------------------------------- first-hour messages
+
+
+def test_files_are_told_apart_by_their_signature(bundle, image_dir, tmp_path, capsys):
+    import joblib
+    from PIL import Image
+
+    import skprep
+
+    path = bundle[0]
+    pickled = tmp_path / "pipe.joblib"
+    joblib.dump(skprep.load(path), pickled)  # embeds .keras bytes: zipfile calls it a zip
+    assert main(["info", str(pickled)]) == 1
+    err = capsys.readouterr().err
+    assert "a pickle / joblib file (protocol" in err and "--allow-pickle" in err
+    assert main(["info", "--allow-pickle", str(pickled)]) == 0
+    out = capsys.readouterr().out
+    for needle in ("checksum: n/a", "extractor: KerasFeatureExtractor", "C = 100.0"):
+        assert needle in out, needle
+
+    pickle_bundle = tmp_path / "pickled.skprep"  # a bundle whose payload is a pickle
+    skprep.save(skprep.load(path), pickle_bundle, format="pickle")
+    assert main(["info", str(pickle_bundle)]) == 1  # the manifest, not the pickle's steps
+    captured = capsys.readouterr()
+    assert "serialization: pickle" in captured.out and "checksum: ok" in captured.out
+    assert "steps:" not in captured.out and "--allow-pickle" in captured.err
+
+    photo = tmp_path / "photo.skprep"  # a JPEG with a bundle's name
+    Image.new("RGB", (8, 8)).save(photo, format="JPEG")
+    assert main(["info", str(photo)]) == 1
+    assert f"'{photo}' is a JPEG image, not a bundle" in capsys.readouterr().err
+    assert main(["predict", str(photo), str(image_dir)]) == 1
+    assert "is a JPEG image, not a bundle" in capsys.readouterr().err
+    assert main(["predict", str(image_dir), path]) == 1  # the two arguments swapped
+    err = capsys.readouterr().err
+    assert f"the arguments are swapped: '{path}' is the bundle" in err
+    assert f"skprep predict {path} {image_dir}" in err
+
+
+def test_info_json_gives_json_values(bundle, capsys):
+    assert main(["info", "--json", bundle[0]]) == 0
+    info = json.loads(capsys.readouterr().out)
+    steps = {step["name"]: step for step in info["steps"]}
+    assert steps["head"]["params"]["C"] == 100.0 and steps["head"]["params"]["max_iter"] == 2000
+    assert steps["loader"]["params"]["target_size"] == [24, 20]
+    assert steps["loader"]["params"]["n_jobs"] is None
+    assert steps["normalizer"]["params"]["mode"] == "tf"
+    assert steps["extractor"]["params"]["model"] == "<Keras model: bundle member models/0.keras>"
+    assert info["metadata"] == {"run": "cli-test"} and info["checksum"].startswith("ok")
+    assert info["keras_models"][0]["path"] == "extractor"
+
+
+def test_weights_and_layer_mistakes_say_what_exists(image_dir, tmp_path, capsys):
+    out = str(tmp_path / "f.npz")
+    assert main(["features", str(image_dir), "--model", "vgg16", "--weights", "missing.h5",
+                 "-o", out]) == 1
+    err = capsys.readouterr().err
+    assert "--weights 'missing.h5': no such file" in err and "none" in err
+    assert main(["features", str(image_dir), "--model", "vgg16", "--weights", "none",
+                 "--input-size", "32", "--layer", "nope", "-o", out]) == 1
+    err = capsys.readouterr().err
+    assert "layer='nope' is not a layer" in err and "model.summary" not in err
+    assert "block1_conv1, block1_conv2, block1_pool" in err and "block5_pool" in err
+    assert err.count("\n") == 1

@@ -126,7 +126,7 @@ def test_fuzz_only_image_load_errors_escape(seeds, monkeypatch, lenient):
         for case in range(N_EXAMPLES):
             name = names[case % len(names)]
             data, how = mutate(seeds[name], rng)
-            start = time.perf_counter()
+            start = time.process_time()  # CPU, not wall: waiting for a core is not work
             try:
                 batch = loader.transform(data)
             except ImageLoadError as exc:
@@ -138,13 +138,13 @@ def test_fuzz_only_image_load_errors_escape(seeds, monkeypatch, lenient):
                 outcomes["loaded"] += 1
                 if batch.shape != (1, *TARGET, 3) or batch.dtype != np.uint8:
                     unexpected.append((case, name, how, f"shape {batch.shape} {batch.dtype}"))
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             if elapsed > MAX_SECONDS_PER_CASE:
                 slow.append((case, name, how, round(elapsed, 2)))
     skprep_warnings = [w for w in caught if issubclass(w.category, SkprepWarning)]
     header = f"seed={SEED + lenient} examples={N_EXAMPLES} lenient={lenient}"
     assert not unexpected, f"{header}: non-ImageLoadError escaped: {unexpected[:10]}"
-    assert not slow, f"{header}: cases over {MAX_SECONDS_PER_CASE}s: {slow[:10]}"
+    assert not slow, f"{header}: cases over {MAX_SECONDS_PER_CASE}s of CPU: {slow[:10]}"
     assert not skprep_warnings
     # the mutator really exercises both sides of the contract
     assert outcomes["loaded"] > N_EXAMPLES // 20 and outcomes["refused"] > N_EXAMPLES // 4
