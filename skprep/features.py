@@ -113,6 +113,10 @@ def _layer_names(model: Any) -> list[str]:
     return names
 
 
+# parameters added after skprep 0.1, with the defaults an older saved extractor gets
+_PARAMETERS_ADDED_AFTER_0_1: dict[str, Any] = {"check_input": True}
+
+
 class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
 
@@ -613,6 +617,9 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return state
 
     def __setstate__(self, state: dict) -> None:
+        # parameters added after 0.1: an older pickle or bundle gets their defaults
+        for name, default in _PARAMETERS_ADDED_AFTER_0_1.items():
+            state.setdefault(name, default)
         super().__setstate__(state)
         self.__dict__.pop("_runtime", None)
         if "n_features_out_" in state:  # fitted: a new process checks its first batch again

@@ -257,3 +257,13 @@ def test_imagenet_download_failure_says_what_to_do(monkeypatch):
     with pytest.raises(WeightsUnavailableError, match=r"weights=<path to the MobileNetV2") as err:
         ext.fit()
     assert "models" in str(err.value) and isinstance(err.value, OSError)
+
+
+def test_an_extractor_saved_before_check_input_existed_loads_with_its_default():
+    """Bundles and pickles from skprep 0.1 hold no ``check_input``: they get True."""
+    state = KerasFeatureExtractor("mobilenet_v2", weights=None).__getstate__()
+    del state["check_input"]
+    old = KerasFeatureExtractor.__new__(KerasFeatureExtractor)
+    old.__setstate__(state)
+    assert old.get_params()["check_input"] is True
+    assert clone(old).check_input is True
