@@ -437,8 +437,8 @@ def _preprocessing_findings(pipe: Any) -> list[dict] | None:
     return [dataclasses.asdict(finding) for finding in findings]
 
 
-def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None
-                 ) -> dict[str, Any]:
+def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | None, *,
+                 checks: bool = True) -> dict[str, Any]:
     """What ``skprep info`` shows: read from the manifest, or from a loaded pickle."""
     from ._fileinfo import describe_bundle, describe_estimator
     from .exceptions import BundleError
@@ -457,11 +457,8 @@ def _bundle_info(path: str, kind: Any, allow_pickle: bool, verify_with: str | No
     if kind.kind in ("bundle", "damaged"):
         info.update(describe_bundle(path))
         readable = info["serialization"] == "skops" or allow_pickle
-        if info["checksum"].startswith("ok") and readable:  # guard's findings need the steps
-            try:
-                pipe = _load_quietly(path, allow_pickle, verify_with)
-            except AttributeError:  # saved before guard's checks existed: described only
-                return info
+        if info["checksum"].startswith("ok") and readable and checks:  # the steps, loaded
+            pipe = _load_quietly(path, allow_pickle, verify_with)
             info.setdefault("steps", describe_estimator(pipe))
             info["preprocessing"] = _preprocessing_findings(pipe)
         return info
@@ -516,7 +513,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         raise CLIError(f"bundle {args.bundle!r} does not exist")
     if not kind.is_bundle_like:
         raise _not_a_bundle(args.bundle, kind)
-    info = _bundle_info(args.bundle, kind, args.allow_pickle, args.verify_with)
+    info = _bundle_info(args.bundle, kind, args.allow_pickle, args.verify_with,
+                        checks=getattr(args, "checks", True))
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
@@ -631,6 +629,9 @@ def _add_info(sub, common: argparse.ArgumentParser) -> None:
         "a bundle.")
     info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("--no-checks", dest="checks", action="store_false",
+                      help="describe the bundle from its manifest only (under a second, no "
+                      "TensorFlow): skip loading it for the preprocessing checks")
     _add_allow_pickle(info)
     _add_verify_with(info, "verify (and show) the signature")
     info.set_defaults(func=_cmd_info)
@@ -659,6 +660,8 @@ def _needs_tensorflow(args: argparse.Namespace) -> bool:
     if args.command == "features":  # not for a missing path: that error comes at once
         return all(os.path.exists(item) for item in args.images)
     if args.command not in ("predict", "info"):  # info loads the bundle for guard's checks
+        return False
+    if args.command == "info" and not args.checks:  # the manifest only
         return False
     from ._fileinfo import identify
 

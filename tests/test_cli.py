@@ -320,3 +320,18 @@ def test_weights_and_layer_mistakes_say_what_exists(image_dir, tmp_path, capsys)
     assert "layer='nope' is not a layer" in err and "model.summary" not in err
     assert "block1_conv1, block1_conv2, block1_pool" in err and "block5_pool" in err
     assert err.count("\n") == 1
+
+
+def test_info_no_checks_reads_the_manifest_only_without_tensorflow(bundle):
+    """``info --no-checks``: the fast path, described from the manifest, no TensorFlow."""
+    code = ("import json, sys; from skprep.cli import main; rc = main(['info', '--json', "
+            f"'--no-checks', {bundle[0]!r}]); "
+            "print(json.dumps([rc, 'tensorflow' in sys.modules, 'keras' in sys.modules]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    lines = proc.stdout.strip().splitlines()
+    info = json.loads("\n".join(lines[:-1]))
+    assert json.loads(lines[-1]) == [0, False, False]
+    assert info["checksum"].startswith("ok") and "preprocessing" not in info
+    assert {step["name"] for step in info["steps"]} == {"loader", "normalizer", "extractor",
+                                                          "head"}
