@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from ._compat import pillow_openers
 from ._constants import CHANNELS
 from ._integrity import PNG_SIGNATURE, check_jpeg, check_png
 from .exceptions import (
@@ -162,7 +163,7 @@ def _read_bytes(item: Any, max_file_bytes: int | None) -> bytes:
                 "the file object is open in text mode; open it with mode 'rb'"
             )
     else:
-        raise TypeError(
+        raise UnsupportedImageError(
             "expected a path, bytes, a binary file object or a PIL image; got "
             f"{type(item).__name__}"
         )
@@ -213,8 +214,7 @@ def _identify(fp: _TrackedBytes) -> ImageFile.ImageFile:
     ensure_plugins()
     prefix = fp.getvalue()[:16]
     broken: list[tuple[str, Exception]] = []
-    for fmt in list(Image.ID):
-        factory, accept = Image.OPEN[fmt]
+    for fmt, factory, accept in pillow_openers():
         verdict = accept(prefix) if accept else True
         if not verdict or isinstance(verdict, str):
             continue

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import validate_data
 
+from ._compat import Options
 from .exceptions import InputShapeError
 
 __all__ = ["IntTuple", "check_batch", "channel_axis", "require_tabular_fit"]

@@ -18,10 +18,10 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, SkprepTransformer, StrOptions
 from ._keras import (
     KerasModelBlob,
     import_keras,
@@ -30,7 +30,12 @@ from ._keras import (
     model_to_bytes,
 )
 from ._progress import progress
-from .exceptions import InputShapeError, SkprepError, WeightsUnavailableError
+from .exceptions import (
+    InputShapeError,
+    InvalidParameterError,
+    SkprepError,
+    WeightsUnavailableError,
+)
 from .normalize import mode_affine
 from .registry import get_model_spec
 
@@ -90,7 +95,7 @@ def _find_layer(model: Any, layer: str | int) -> tuple[Any, Any] | None:
     return None
 
 
-class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
     """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
 
     Parameters
@@ -205,7 +210,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ):
             return load_model_file(model, safe_mode=self.safe_mode), None
         if not isinstance(model, str):
-            raise TypeError(
+            raise InvalidParameterError(
                 "KerasFeatureExtractor's model must be a registry name, a keras.Model or the "
                 f"path of a .keras/.h5 file. Received: {type(model).__name__}."
             )
@@ -274,14 +279,14 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         keras = import_keras()
         found = _find_layer(base, self.layer)
         if found is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
                 "its nested models). Use one of the names in model.summary()."
             )
         target, owner = found
         first = [lyr for lyr in base.layers if not isinstance(lyr, keras.layers.InputLayer)]
         if owner is not base and not (first and first[0] is owner):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"layer={self.layer!r} is inside the nested model {owner.name!r}, which "
                 "does not take the outer model's input directly. Pass that nested model "
                 "itself as model=."
@@ -304,7 +309,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _with_preprocessing(self, model: Any, spec: Any) -> Any:
         """``model`` behind a frozen ``Dense`` applying the registry model's Keras mode."""
         if spec is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 "include_preprocessing=True needs a registry model name (its Keras mode "
                 "is known); received a model. Normalize the input yourself, e.g. with "
                 "KerasModeNormalizer(mode=...)."

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Integral, Interval, StrOptions
 
+from ._compat import Integral, Interval, SkprepTransformer, StrOptions
 from ._decode import (
     CHANNELS,
     INTERPOLATIONS,
@@ -97,7 +96,7 @@ def _as_items(X: Any) -> list[Any]:
 # --------------------------------------------------------------------------- estimator
 
 
-class ImageLoader(TransformerMixin, BaseEstimator):
+class ImageLoader(SkprepTransformer):
     """Load images into one batch array ``(N, H, W, C)``, resized, in input order.
 
     Takes paths (``str`` / ``PathLike``), ``bytes``, binary file objects or PIL images,

@@ -24,13 +24,17 @@ import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import SkprepTransformer, StrOptions, check_feature_names_in
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
 from ._validation import channel_axis, check_batch, require_tabular_fit
-from .exceptions import InputRangeWarning, InputShapeError
+from .exceptions import (
+    InputRangeWarning,
+    InputShapeError,
+    InvalidArgumentError,
+    InvalidParameterError,
+)
 from .registry import get_model_spec
 
 __all__ = [
@@ -80,7 +84,7 @@ def mode_arithmetic(mode: str) -> ModeArithmetic:
     ModeArithmetic(divisor=127.5, mean=1.0, std=None, flip=False)
     """
     if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+        raise InvalidArgumentError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
     if mode == "tf":
         return ModeArithmetic(float(TF_SCALE), 1.0, None, False)
     if mode == "torch":
@@ -113,7 +117,8 @@ def mode_affine(mode: str) -> tuple[np.ndarray, np.ndarray]:
     (np.float32(1.0), np.float32(-103.939))
     """
     if mode not in ("tf", "torch", "caffe"):
-        raise ValueError(f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
+        raise InvalidArgumentError(
+            f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
     arith = mode_arithmetic(mode)
     std = np.ones(3) if arith.std is None else arith.std
     divisor = 1.0 if arith.divisor is None else arith.divisor
@@ -314,7 +319,7 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     return out
 
 
-class KerasModeNormalizer(TransformerMixin, BaseEstimator):
+class KerasModeNormalizer(SkprepTransformer):
     """The exact ``preprocess_input`` of a Keras model, as a transformer.
 
     Give either ``mode`` or ``model`` (a registry name, which selects the mode of
@@ -404,7 +409,7 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
 
     def _resolve_mode(self) -> tuple[str, Any]:
         if (self.mode is None) == (self.model is None):
-            raise ValueError(
+            raise InvalidParameterError(
                 "Give exactly one of mode= or model= to KerasModeNormalizer. Received: "
                 f"mode={self.mode!r}, model={self.model!r}."
             )
@@ -491,11 +496,10 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         -------
         ndarray of str
         """
-        from sklearn.utils.validation import _check_feature_names_in
 
         check_is_fitted(self)
         require_tabular_fit(self, "get_feature_names_out")
-        return _check_feature_names_in(self, input_features)
+        return check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

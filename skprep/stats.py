@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
-from sklearn.utils._param_validation import Interval, Real, StrOptions
+from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, Real, SkprepTransformer, StrOptions
 from ._validation import channel_axis, check_batch, require_tabular_fit
 from .exceptions import InputShapeError, UnsupportedStepError
 
@@ -249,7 +249,7 @@ class ChannelMoments:
         return ChannelMoments(self.n_samples + other.n_samples, n, mean, m2, self.input_shape)
 
 
-class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
     """Standardize images (or tables) per channel with statistics of your own data.
 
     Learns the per-channel mean and standard deviation of ``input_scale * X`` over

@@ -8,6 +8,7 @@ from typing import Any
 import dask
 from sklearn.base import clone
 
+from ..exceptions import InvalidArgumentError
 from ._collections import broadcast, current_client, discard, resolve, split_rows
 
 __all__ = ["fit_text_vectorizer"]
@@ -78,7 +79,7 @@ def fit_text_vectorizer(
         discard(shipped, client)  # a one-off computation: nothing to keep on the workers
     counts = [c for c in counts if c is not None]
     if not counts:
-        raise ValueError(
+        raise InvalidArgumentError(
             "fit_text_vectorizer got an empty collection; it needs at least one document."
         )
     return template.fit_from_counts(reduce(template.merge_counts, counts))

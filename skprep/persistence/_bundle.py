@@ -21,6 +21,7 @@ from ..exceptions import (
     BundleError,
     BundleIntegrityError,
     BundleVersionWarning,
+    InvalidArgumentError,
     PickleRefusedError,
 )
 from ._walk import find_keras_extractors
@@ -91,7 +92,8 @@ def save(obj: Any, path: str | os.PathLike, *, metadata: dict | None = None,
     array([[3.]])
     """
     if format not in _PAYLOADS:
-        raise ValueError(f"format must be 'safe' or 'pickle'. Received: format={format!r}.")
+        raise InvalidArgumentError(
+            f"format must be 'safe' or 'pickle'. Received: format={format!r}.")
     try:
         meta_json = json.loads(json.dumps(metadata if metadata is not None else {}))
     except (TypeError, ValueError) as exc:

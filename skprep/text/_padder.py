@@ -7,11 +7,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import InputShapeError
+from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
+from ..exceptions import InputShapeError, InvalidArgumentError
 
 __all__ = ["SequencePadder", "pad_sequences"]
 
@@ -73,7 +72,7 @@ def pad_sequences(
     """
     seqs = _as_sequences(sequences, "pad_sequences")
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"pad_sequences: padding and truncating must be 'pre' or 'post'; got "
             f"padding={padding!r}, truncating={truncating!r}."
         )
@@ -87,7 +86,7 @@ def pad_sequences(
         maxlen = max(lengths) if lengths else 0
     is_str = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
     if isinstance(value, str) and dtype is not object and not is_str:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"pad_sequences: dtype {dtype} cannot hold the str value {value!r}; use "
             "dtype=object for variable-length strings."
         )
@@ -110,7 +109,7 @@ def pad_sequences(
     return out
 
 
-class SequencePadder(TransformerMixin, BaseEstimator):
+class SequencePadder(SkprepTransformer):
     """Pad ragged integer sequences to a fixed length, like ``keras.utils.pad_sequences``.
 
     Parameters
@@ -165,7 +164,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         self.value = value
         self.dtype = dtype
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> SequencePadder:
         """Record the output length (``maxlen`` or the longest sequence of ``X``).
 

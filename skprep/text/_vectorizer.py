@@ -33,12 +33,16 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
 from .._validation import IntTuple
-from ..exceptions import VocabularyError
+from ..exceptions import (
+    InvalidArgumentError,
+    InvalidParameterError,
+    UnsupportedStepError,
+    VocabularyError,
+)
 from ._inputs import as_documents, ngram_widths
 from ._standardize import make_tokenizer
 
@@ -51,7 +55,7 @@ _SEPARATOR = b"\0"  # between documents in the one-pass tokenization of a batch
 _SEP_ID = -2  # its lookup value (unless b"\0" is a real vocabulary term)
 
 
-class TextVectorizer(TransformerMixin, BaseEstimator):
+class TextVectorizer(SkprepTransformer):
     """Strings to token indices or bag-of-words, exactly like Keras ``TextVectorization``.
 
     Every option of ``keras.layers.TextVectorization`` with the same meaning and, after
@@ -190,26 +194,26 @@ callable or None, default="lower_and_strip_punctuation"
         """Cross-parameter rules (Keras raises ValueError for the same cases)."""
         name = type(self).__name__
         if self.output_mode != "int" and self.output_sequence_length is not None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: output_sequence_length applies to output_mode='int' only; got "
                 f"output_sequence_length={self.output_sequence_length} with "
                 f"output_mode={self.output_mode!r}. Remove output_sequence_length."
             )
         if self.ragged and (self.output_mode != "int" or self.output_sequence_length is not None):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: ragged=True needs output_mode='int' and no output_sequence_length;"
                 f" got output_mode={self.output_mode!r}, output_sequence_length="
                 f"{self.output_sequence_length}."
             )
         if self.pad_to_max_tokens and self.max_tokens is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: pad_to_max_tokens=True needs max_tokens; got max_tokens=None. "
                 "Set max_tokens or pad_to_max_tokens=False."
             )
         if self.idf_weights is not None and (
             self.vocabulary is None or self.output_mode != "tf_idf"
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: idf_weights go with a fixed vocabulary in output_mode='tf_idf'; got"
                 f" output_mode={self.output_mode!r}, vocabulary="
                 f"{'None' if self.vocabulary is None else 'set'}. Remove idf_weights."
@@ -378,7 +382,7 @@ callable or None, default="lower_and_strip_punctuation"
         if self.output_mode == "tf_idf":
             doc_counts = state["document_counts"]
             if doc_counts is None:
-                raise ValueError(
+                raise InvalidArgumentError(
                     "The count state has no document counts; it was counted by an "
                     "estimator with output_mode != 'tf_idf'. Count again with tf_idf."
                 )
@@ -445,7 +449,7 @@ callable or None, default="lower_and_strip_punctuation"
         self.n_documents_ = 0
 
     # ------------------------------------------------------------- public API
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> TextVectorizer:
         """Learn the vocabulary (and document frequencies) of a batch of documents.
 
@@ -576,7 +580,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         check_is_fitted(self, "vocabulary_")
         if self.output_mode == "int":
             if self.output_sequence_length is None:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"{type(self).__name__} in output_mode='int' without "
                     "output_sequence_length has no fixed output columns; set "
                     "output_sequence_length to name them.")
@@ -616,7 +620,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
             if not callable(own):
                 return own
             if given is None:
-                raise ValueError(
+                raise UnsupportedStepError(
                     f"{type(self).__name__}.{what} is a Python callable, which Keras cannot "
                     f"run inside the layer. Pass to_keras_layer({what}=...) a function on "
                     "tf.string tensors that does the same.")

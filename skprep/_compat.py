@@ -1,0 +1,116 @@
+"""Every use of a private or undocumented API of scikit-learn or Pillow, in one place.
+
+skprep's estimators follow scikit-learn's own conventions, some of which are only
+reachable through private modules; the decoder opens images through Pillow's plugin
+table. If a new release moves one of these, this module is the one to fix, and the
+oldest-versions CI run (``constraints/oldest.txt``) shows which release did it.
+
+================================  =============================================================
+private name                      used for
+================================  =============================================================
+``sklearn.utils._param_validation``  ``_parameter_constraints`` objects (``Interval``, ...),
+                                  ``InvalidParameterError`` (re-raised as skprep's own)
+``sklearn.base._fit_context``     ``fit_context``: parameter validation once per ``fit``
+``sklearn.utils.validation.``     ``check_feature_names_in``: the names of 2-D input
+``_check_feature_names_in``
+``sklearn.utils._set_output.``    ``wrap_output``: 2-D output follows ``set_output`` /
+``_wrap_data_with_container``     ``set_config(transform_output=...)``
+``PIL.Image.ID`` / ``.OPEN``      ``pillow_openers``: Pillow's registered format openers
+================================  =============================================================
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from numbers import Integral, Real
+from typing import Any
+
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import _fit_context as fit_context
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
+from sklearn.utils._set_output import _wrap_data_with_container
+from sklearn.utils.validation import _check_feature_names_in as check_feature_names_in
+
+__all__ = [
+    "Integral",
+    "Interval",
+    "Options",
+    "Real",
+    "SklearnInvalidParameterError",
+    "SkprepTransformer",
+    "StrOptions",
+    "check_feature_names_in",
+    "fit_context",
+    "pillow_openers",
+    "wrap_output",
+]
+
+
+def wrap_output(estimator: Any, data: Any, original_input: Any) -> Any:
+    """``data`` in the container that the output configuration asks for, if 2-D.
+
+    Image batches (``ndim > 2``) and ragged lists have no tabular form: they pass
+    through unchanged whatever the configuration; 2-D arrays follow
+    ``estimator.set_output(transform=...)`` or ``sklearn.set_config(transform_output=...)``.
+    """
+    if getattr(data, "ndim", None) != 2:
+        return data
+    return _wrap_data_with_container("transform", data, original_input, estimator)
+
+
+def _shape_aware(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapped(self, X, *args, **kwargs):
+        return wrap_output(self, method(self, X, *args, **kwargs), X)
+
+    return wrapped
+
+
+class SkprepTransformer(TransformerMixin, BaseEstimator):
+    """Base of skprep's transformers: scikit-learn's, with two differences.
+
+    * ``transform`` / ``fit_transform`` output is wrapped by :func:`wrap_output`
+      (scikit-learn's own wrapping would fail on image batches), and ``set_output``
+      is available on every step.
+    * A parameter that breaks ``_parameter_constraints`` raises
+      :class:`skprep.exceptions.InvalidParameterError`: a :class:`SkprepError` that is
+      also scikit-learn's ``InvalidParameterError`` (so ``ValueError`` and ``TypeError``).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        # scikit-learn's wrapping off (it would fail on images), set_output kept on
+        super().__init_subclass__(auto_wrap_output_keys=None, **kwargs)
+        cls._sklearn_auto_wrap_output_keys = {"transform"}
+        for name in ("transform", "fit_transform"):
+            if name in cls.__dict__:
+                setattr(cls, name, _shape_aware(cls.__dict__[name]))
+
+    def _validate_params(self) -> None:
+        from .exceptions import InvalidParameterError
+
+        try:
+            super()._validate_params()
+        except SklearnInvalidParameterError as exc:
+            raise InvalidParameterError(str(exc)) from exc
+
+
+# TransformerMixin.fit_transform carries scikit-learn's wrapping: take the plain method
+# (it calls the shape-aware ``transform``). Set here, after the class statement, so that
+# scikit-learn's __init_subclass__ does not wrap it again.
+SkprepTransformer.fit_transform = TransformerMixin.fit_transform.__wrapped__
+SkprepTransformer._sklearn_auto_wrap_output_keys = {"transform"}
+
+
+def pillow_openers() -> Iterator[tuple[str, Callable, Callable | None]]:
+    """``(format, factory, accept)`` for every format Pillow registered, in its order.
+
+    What ``Image.open`` loops over (``Image.ID`` / ``Image.OPEN``, undocumented);
+    call ``PIL.Image.init()`` first.
+    """
+    from PIL import Image
+
+    for fmt in list(Image.ID):
+        factory, accept = Image.OPEN[fmt]
+        yield fmt, factory, accept
