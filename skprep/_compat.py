@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 from typing import Any
 
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -57,7 +58,18 @@ def wrap_output(estimator: Any, data: Any, original_input: Any) -> Any:
     """
     if getattr(data, "ndim", None) != 2:
         return data
-    return _wrap_data_with_container("transform", data, original_input, estimator)
+    try:
+        return _wrap_data_with_container("transform", data, original_input, estimator)
+    except ValueError as exc:
+        if not issparse(data):
+            raise
+        from .exceptions import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"{type(estimator).__name__} returns a scipy sparse matrix (sparse=True), which "
+            "the output configuration cannot turn into a data frame; set sparse=False, or "
+            "set_output(transform='default') on this step."
+        ) from exc
 
 
 def _shape_aware(method: Callable) -> Callable:

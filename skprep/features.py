@@ -11,14 +11,17 @@ extractor was built with ``safe_mode=False``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import re
 import threading
 import urllib.error
 from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, SkprepTransformer, StrOptions
@@ -41,11 +44,44 @@ from .registry import get_model_spec
 
 __all__ = ["KerasFeatureExtractor"]
 
-# Guards every lazy build of a runtime and every serialization of a model, for all
-# extractors: created at import, so creating it cannot race.
+# Guards every build and load of a model, every lazy build of a runtime and every
+# serialization of a model, for all extractors: created at import, so creating it cannot
+# race. Unseeded Keras initializers draw their seeds from Python's ``random`` when they
+# are created, so builds and loads must not interleave (see _seeded).
 _LOCK = threading.RLock()
 
 _POOLING = {"avg", "max", "flatten"}
+
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None):
+    """Build under ``seed``: Python's ``random`` seeded, then restored on exit.
+
+    Keras gives every initializer (and seed generator) created without a seed one drawn
+    from ``random.randint`` when it is created; seeding that stream for the duration of
+    the build makes the random weights a function of ``seed``, with no lasting change
+    to the caller's ``random`` state, nor to NumPy's or TensorFlow's global seeds.
+    """
+    with _LOCK:
+        if seed is None:
+            yield
+            return
+        # importing Keras draws from ``random``: import it before seeding, not during
+        import_keras()
+        import keras.applications  # noqa: F401
+        saved = random.getstate()
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(saved)
+
+
+def _snake(name: str) -> str:
+    """``GlobalAveragePooling2D`` -> ``global_average_pooling2d`` (Keras' layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class _Runtime:
@@ -95,7 +131,7 @@ def _find_layer(model: Any, layer: str | int) -> tuple[Any, Any] | None:
     return None
 
 
-class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
+class KerasFeatureExtractor(SkprepTransformer):
     """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
 
     Parameters
@@ -128,6 +164,12 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         run on load). Set False only for models you trust.
     verbose : int, default=0
         0: silent; 1: a progress bar over batches on a terminal; 2: always a bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random weights of a registry model built with ``weights=None``
+        (scikit-learn's meaning): an int gives the same network, hence the same
+        features, at every ``fit``, in every clone, process and thread; None leaves
+        Keras' own unseeded initialization (a different network at every ``fit``).
+        Models given as objects or files, and pretrained weights, are not affected.
 
     Attributes
     ----------
@@ -171,6 +213,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         "include_preprocessing": ["boolean"],
         "safe_mode": ["boolean"],
         "verbose": [Integral, "boolean"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -185,6 +228,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         include_preprocessing: bool = False,
         safe_mode: bool = True,
         verbose: int = 0,
+        random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.model = model
         self.weights = weights
@@ -195,6 +239,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         self.include_preprocessing = include_preprocessing
         self.safe_mode = safe_mode
         self.verbose = verbose
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ building
 
@@ -240,16 +285,22 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
             raise
         return base, spec
 
-    def _build(self) -> tuple[Any, Any]:
-        """(the model ``transform`` runs, registry spec or None): base, layer, pooling,
-        preprocessing, in that order."""
-        base, spec = self._base_model()
-        self._check_base(base, spec)
-        model = self._cut_at_layer(base)
-        model = self._pooled(model)
-        if self.include_preprocessing:
-            model = self._with_preprocessing(model, spec)
-        return model, spec
+    def _build(self) -> tuple[Any, Any, str]:
+        """(the model ``transform`` runs, registry spec or None, feature-name prefix):
+        base, layer, pooling, preprocessing, in that order, under ``random_state``."""
+        seed = None
+        if self.random_state is not None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with _seeded(seed):
+            base, spec = self._base_model()
+            self._check_base(base, spec)
+            model = self._cut_at_layer(base)
+            label = model.layers[-1].name
+            model, pooled = self._pooled(model)
+            if self.include_preprocessing:
+                model = self._with_preprocessing(model, spec)
+        stem = spec.name.lower() if spec is not None else base.name
+        return model, spec, f"{stem}_{pooled or label}"
 
     def _check_base(self, base: Any, spec: Any) -> None:
         """One input and output; a weights file loaded; the input shape as given."""
@@ -293,18 +344,19 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
             )
         return keras.Model(owner.inputs, target.output)
 
-    def _pooled(self, model: Any) -> Any:
-        """``model`` with the ``pooling`` layer on spatial (or sequence) outputs."""
+    def _pooled(self, model: Any) -> tuple[Any, str | None]:
+        """(``model`` with the ``pooling`` layer on spatial (or sequence) outputs, the
+        pooling layer's class in Keras' snake case, or None when none was added)."""
         rank = len(model.output_shape)
         if self.pooling is None or rank not in (3, 4):
-            return model
+            return model, None
         keras = import_keras()
         layers = keras.layers
         pool = {
             ("avg", 4): layers.GlobalAveragePooling2D, ("max", 4): layers.GlobalMaxPooling2D,
             ("avg", 3): layers.GlobalAveragePooling1D, ("max", 3): layers.GlobalMaxPooling1D,
         }.get((self.pooling, rank), layers.Flatten)
-        return keras.Model(model.inputs, pool()(model.outputs[0]))
+        return keras.Model(model.inputs, pool()(model.outputs[0])), _snake(pool.__name__)
 
     def _with_preprocessing(self, model: Any, spec: Any) -> Any:
         """``model`` behind a frozen ``Dense`` applying the registry model's Keras mode."""
@@ -338,12 +390,13 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         self : KerasFeatureExtractor
         """
         self._validate_params()
-        model, spec = self._build()
+        model, spec, prefix = self._build()
         with _LOCK:
             self.__dict__.pop("_model_blob", None)
             self.input_shape_ = tuple(model.input_shape[1:])
             runtime = _Runtime(model, self.input_shape_)
             self._runtime = runtime
+        self._feature_prefix = prefix
         self.model_name_ = spec.name if spec is not None else None
         self.preprocessing_mode_ = spec.mode if spec is not None else None
         out = tuple(model.output_shape[1:])
@@ -466,9 +519,26 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, SkprepTransformer):
         flat = keras.layers.Flatten(name=f"{name}_flatten")(model.outputs[0])
         return keras.Model(model.inputs, flat, name=name)
 
-    @property
-    def _n_features_out(self) -> int:
-        return self.n_features_out_
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features: ``<model>_<layer>_<i>``.
+
+        ``<model>`` is the registry name in lower case (``mobilenetv2``) or the Keras
+        model's name; ``<layer>`` is the pooling layer (``global_average_pooling2d``) or
+        the layer whose output is taken; ``<i>`` counts from 0. The names do not depend
+        on Keras' per-session layer counters, so equal parameters give equal names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored: the features are computed from whole images.
+
+        Returns
+        -------
+        ndarray of str, shape (n_features_out_,)
+        """
+        check_is_fitted(self)
+        prefix = self.__dict__.get("_feature_prefix", "kerasfeatureextractor")
+        return np.asarray([f"{prefix}_{i}" for i in range(self.n_features_out_)], dtype=object)
 
     # ------------------------------------------------------------------ pickling
 

@@ -518,6 +518,23 @@ default="bilinear"
         """
         return self.load(X)
 
+    def get_feature_names_out(self, input_features=None) -> None:
+        """None: an image batch has no column names.
+
+        Defined so that ``set_output`` is available (image batches pass through
+        unchanged whatever the output configuration) and so that a pipeline's
+        ``get_feature_names_out`` reaches the step that makes 2-D features.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        None
+        """
+        return None
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False

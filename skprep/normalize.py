@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import SkprepTransformer, StrOptions, check_feature_names_in
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
-from ._validation import channel_axis, check_batch, require_tabular_fit
+from ._validation import channel_axis, check_batch, fitted_on_images
 from .exceptions import (
     InputRangeWarning,
     InputShapeError,
@@ -485,7 +485,7 @@ class KerasModeNormalizer(SkprepTransformer):
         return unpreprocess(X, self.mode_, data_format=self.data_format)
 
     def get_feature_names_out(self, input_features=None):
-        """Output names for 2-D input (the same as the input's).
+        """Output names for 2-D input (the same as the input's); None for images.
 
         Parameters
         ----------
@@ -494,11 +494,14 @@ class KerasModeNormalizer(SkprepTransformer):
 
         Returns
         -------
-        ndarray of str
+        ndarray of str, or None
+            None when fitted on image batches, which have no column names (a
+            pipeline then passes None on to the step that makes 2-D features).
         """
 
         check_is_fitted(self)
-        require_tabular_fit(self, "get_feature_names_out")
+        if fitted_on_images(self):
+            return None
         return check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):

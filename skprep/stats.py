@@ -17,7 +17,7 @@ from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, Real, SkprepTransformer, StrOptions
-from ._validation import channel_axis, check_batch, require_tabular_fit
+from ._validation import channel_axis, check_batch, fitted_on_images
 from .exceptions import InputShapeError, UnsupportedStepError
 
 __all__ = ["ChannelMoments", "DatasetStatsStandardizer", "batch_moments", "merge_moments"]
@@ -529,7 +529,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
         return self._affine(X, 1.0 / a, -b / a)
 
     def get_feature_names_out(self, input_features=None):
-        """Output names for 2-D input (the same as the input's).
+        """Output names for 2-D input (the same as the input's); None for images.
 
         Parameters
         ----------
@@ -537,10 +537,13 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
 
         Returns
         -------
-        ndarray of str
+        ndarray of str, or None
+            None when fitted on image batches, which have no column names (a
+            pipeline then passes None on to the step that makes 2-D features).
         """
         check_is_fitted(self, "mean_")
-        require_tabular_fit(self, "get_feature_names_out")
+        if fitted_on_images(self):
+            return None
         return super().get_feature_names_out(input_features)
 
     def __sklearn_tags__(self):
