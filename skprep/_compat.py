@@ -112,7 +112,6 @@ class SkprepTransformer(TransformerMixin, BaseEstimator):
 # (it calls the shape-aware ``transform``). Set here, after the class statement, so that
 # scikit-learn's __init_subclass__ does not wrap it again.
 SkprepTransformer.fit_transform = TransformerMixin.fit_transform.__wrapped__
-SkprepTransformer._sklearn_auto_wrap_output_keys = {"transform"}
 
 
 def pillow_openers() -> Iterator[tuple[str, Callable, Callable | None]]:

@@ -92,8 +92,7 @@ def save(obj: Any, path: str | os.PathLike, *, metadata: dict | None = None,
     array([[3.]])
     """
     if format not in _PAYLOADS:
-        raise InvalidArgumentError(
-            f"format must be 'safe' or 'pickle'. Received: format={format!r}.")
+        raise InvalidArgumentError(f"format must be 'safe' or 'pickle'; got {format!r}.")
     try:
         meta_json = json.loads(json.dumps(metadata if metadata is not None else {}))
     except (TypeError, ValueError) as exc:
