@@ -168,7 +168,7 @@ def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
             ufunc(out, operand, out=out)
             continue
         for c, value in enumerate(operand):
-            index[axis] = c
+            index[axis] = slice(c, c + 1)  # a view also for one pixel (1-D input)
             view = out[tuple(index)]
             ufunc(view, value, out=view)
 

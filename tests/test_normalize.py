@@ -198,3 +198,15 @@ def test_joblib_round_trip(tmp_path):
 def test_unpreprocess_doc_example():
     np.testing.assert_allclose(unpreprocess(preprocess(BATCH_U8, "torch"), "torch"), BATCH_U8,
                                atol=1e-3)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_one_pixel_equals_keras(keras, mode):
+    """A 1-D pixel (C,): found by tests/test_errors.py (it raised a plain TypeError)."""
+    from keras.applications import imagenet_utils
+
+    pixel = np.array([10.0, 20.0, 30.0], np.float32)
+    expected = np.asarray(imagenet_utils.preprocess_input(pixel.copy(), mode=mode))
+    np.testing.assert_allclose(preprocess(pixel, mode), expected, rtol=1e-6)
+    np.testing.assert_allclose(unpreprocess(preprocess(pixel, mode), mode), pixel, rtol=1e-5)

@@ -10,7 +10,12 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
-from ..exceptions import InputShapeError, InvalidArgumentError
+from ..exceptions import (
+    InputShapeError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    InvalidParameterError,
+)
 
 __all__ = ["SequencePadder", "pad_sequences"]
 
@@ -31,6 +36,15 @@ def _as_sequences(sequences: Any, name: str) -> list:
                 "list or 1-D array of numbers. Wrap single values in a list."
             )
     return out
+
+
+def _numpy_dtype(dtype: Any, what: str, error: type) -> np.dtype:
+    """``np.dtype(dtype)``, or ``error`` naming ``what``."""
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise error(f"{what} must be a NumPy dtype (e.g. 'int32', object); got "
+                    f"{dtype!r}.") from exc
 
 
 def pad_sequences(
@@ -71,6 +85,7 @@ def pad_sequences(
            [ 4, -1, -1]], dtype=int32)
     """
     seqs = _as_sequences(sequences, "pad_sequences")
+    _numpy_dtype(dtype, "pad_sequences: dtype", InvalidArgumentTypeError)
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
         raise InvalidArgumentError(
             f"pad_sequences: padding and truncating must be 'pre' or 'post'; got "
@@ -179,6 +194,8 @@ class SequencePadder(SkprepTransformer):
         self : SequencePadder
         """
         seqs = _as_sequences(X, type(self).__name__)
+        _numpy_dtype(self.dtype, f"The 'dtype' parameter of {type(self).__name__}",
+                     InvalidParameterError)
         if self.maxlen is not None:
             self.maxlen_ = int(self.maxlen)
         else:
