@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import pickle
 import subprocess
@@ -88,8 +89,9 @@ def labels(paths) -> np.ndarray:
 
 
 def make_fitted(normalizer, paths, labels):
-    # np.reshape (not a function of this module): the workers need not import the tests
-    flat = FunctionTransformer(np.reshape, kw_args={"shape": (-1, SIZE[0] * SIZE[1] * 3)})
+    # a stdlib callable (not a function of this module): the workers need not import the
+    # tests; methodcaller, not np.reshape(shape=...), which NumPy < 2.1 lacks
+    flat = FunctionTransformer(operator.methodcaller("reshape", -1, SIZE[0] * SIZE[1] * 3))
     return make_pipeline(ImageLoader(target_size=SIZE), normalizer, flat,
                          LogisticRegression(max_iter=500)).fit(paths, labels)
 
