@@ -47,6 +47,8 @@ _LAZY: dict[str, str] = {
     "supported_steps": "export",
     "register_converter": "export",
     "ChannelMoments": "stats",
+    "ImageAugmenter": "augment",
+    "AugmentationParameterError": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

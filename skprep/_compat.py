@@ -16,12 +16,15 @@ private name                      used for
 ``sklearn.utils._set_output.``    ``wrap_output``: 2-D output follows ``set_output`` /
 ``_wrap_data_with_container``     ``set_config(transform_output=...)``
 ``PIL.Image.ID`` / ``.OPEN``      ``pillow_openers``: Pillow's registered format openers
+``ImageFile.ImageFile.load``      ``strict_tile_loader``: Pillow's tile loader run with
+(its code and module globals)     ``LOAD_TRUNCATED_IMAGES`` read as False
 ================================  =============================================================
 """
 
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 from typing import Any
@@ -40,11 +43,13 @@ __all__ = [
     "Options",
     "Real",
     "SklearnInvalidParameterError",
+    "SkprepParamsMixin",
     "SkprepTransformer",
     "StrOptions",
     "check_feature_names_in",
     "fit_context",
     "pillow_openers",
+    "strict_tile_loader",
     "wrap_output",
 ]
 
@@ -80,7 +85,21 @@ def _shape_aware(method: Callable) -> Callable:
     return wrapped
 
 
-class SkprepTransformer(TransformerMixin, BaseEstimator):
+class SkprepParamsMixin:
+    """``_validate_params`` raising :class:`skprep.exceptions.InvalidParameterError`: a
+    :class:`SkprepError` that is also scikit-learn's ``InvalidParameterError`` (so
+    ``ValueError`` and ``TypeError``). Put it before ``BaseEstimator``."""
+
+    def _validate_params(self) -> None:
+        from .exceptions import InvalidParameterError
+
+        try:
+            super()._validate_params()
+        except SklearnInvalidParameterError as exc:
+            raise InvalidParameterError(str(exc)) from exc
+
+
+class SkprepTransformer(SkprepParamsMixin, TransformerMixin, BaseEstimator):
     """Base of skprep's transformers: scikit-learn's, with two differences.
 
     * ``transform`` / ``fit_transform`` output is wrapped by :func:`wrap_output`
@@ -98,14 +117,6 @@ class SkprepTransformer(TransformerMixin, BaseEstimator):
         for name in ("transform", "fit_transform"):
             if name in cls.__dict__:
                 setattr(cls, name, _shape_aware(cls.__dict__[name]))
-
-    def _validate_params(self) -> None:
-        from .exceptions import InvalidParameterError
-
-        try:
-            super()._validate_params()
-        except SklearnInvalidParameterError as exc:
-            raise InvalidParameterError(str(exc)) from exc
 
 
 # TransformerMixin.fit_transform carries scikit-learn's wrapping: take the plain method
@@ -125,3 +136,26 @@ def pillow_openers() -> Iterator[tuple[str, Callable, Callable | None]]:
     for fmt in list(Image.ID):
         factory, accept = Image.OPEN[fmt]
         yield fmt, factory, accept
+
+
+_strict_tile_loader: Callable | None = None
+
+
+def strict_tile_loader() -> Callable:
+    """Pillow's own ``ImageFile.load``, reading ``LOAD_TRUNCATED_IMAGES`` as False.
+
+    The same code object run with a copy of :mod:`PIL.ImageFile`'s globals in which the
+    flag is False: nothing of Pillow's is changed, and other threads and libraries still
+    see their flag. (Pillow's tile loader reads the flag as a module global; if a future
+    Pillow stops doing so, this is its plain loader, and the corpus tests say so.)
+    """
+    global _strict_tile_loader
+    if _strict_tile_loader is None:
+        from PIL import ImageFile
+
+        base = ImageFile.ImageFile.load
+        namespace = dict(vars(ImageFile), LOAD_TRUNCATED_IMAGES=False)
+        _strict_tile_loader = types.FunctionType(
+            base.__code__, namespace, base.__name__, base.__defaults__, base.__closure__
+        )
+    return _strict_tile_loader

@@ -9,13 +9,15 @@ and results do not depend on them:
 - the pixel count is checked against ``max_pixels`` from the header, by our own
   identification loop (Pillow's decompression-bomb check, warning included, is not
   involved, so any ``max_pixels`` works and no Pillow warning leaks);
-- truncation and corruption are detected by structural checks that do not read the
-  flag (:mod:`skprep._integrity`): PNG chunks must all have valid CRCs (Pillow skips
-  the IDAT ones) and end with IEND; when another library has set
+- truncation and corruption are detected whatever the flag says
+  (:mod:`skprep._integrity`): Pillow's tile loader runs with the flag read as False
+  (decoder errors and early ends raise, for every format that uses it); PNG chunks must
+  all have valid names, sizes and CRCs (Pillow skips the IDAT ones), end with IEND, and
+  hold a complete zlib stream with every declared row; when another library has set
   ``LOAD_TRUNCATED_IMAGES=True`` (which makes Pillow pad missing data with grey instead
-  of raising), JPEG markers are walked to the end-of-image marker, PNG's zlib stream is
-  checked for completeness, and any other format's decoder running out of bytes is
-  reported as truncation.
+  of raising), JPEG markers are walked to the end-of-image marker; ICO / CUR entries must
+  lie inside the file; the other formats with their own loader (ICNS, GBR, ...) are
+  refused when their decoder runs out of bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, Unidentif
 
 from ._compat import pillow_openers
 from ._constants import CHANNELS
-from ._integrity import PNG_SIGNATURE, check_jpeg, check_png
+from ._integrity import (
+    PNG_SIGNATURE,
+    check_ico,
+    check_jpeg,
+    check_png,
+    check_png_rows,
+    load_strict,
+)
 from .exceptions import (
     ImageDecodeError,
     ImageLoadError,
@@ -76,6 +85,7 @@ class DecodeOptions:
     max_file_bytes: int | None
     frame: int
     reducing_gap: float | None
+    bit_depth_scaling: str = "full"
 
 
 # --------------------------------------------------------------------------- messages
@@ -248,24 +258,87 @@ def _check_pixels(img: Image.Image, max_pixels: int | None) -> None:
 # --------------------------------------------------------------------------- pixels
 
 
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+#: modes whose ``info["transparency"]`` is one colour key (Pillow: PNG tRNS, GIF)
+_KEYED_MODES = ("1", "L", "RGB", *_WIDE_INT, "F")
+
+
 def _has_alpha(img: Image.Image) -> bool:
-    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    return img.mode in _ALPHA_MODES or img.info.get("transparency") is not None
 
 
-def _to_eight_bit(img: Image.Image) -> Image.Image:
-    """16-bit and 32-bit integer / float images -> 8-bit 'L', scaled, not clipped."""
+def _key_alpha(img: Image.Image) -> Image.Image | None:
+    """The alpha channel (``'L'``) a colour key makes: 0 where a pixel equals the key.
+
+    Compared on the image's own values, before any bit-depth reduction, so a 16-bit
+    key matches only its exact 16-bit value.
+    """
+    key = img.info.get("transparency")
+    if key is None or img.mode not in _KEYED_MODES:
+        return None
+    arr = np.asarray(img.convert("L") if img.mode == "1" else img)
+    if img.mode == "RGB":
+        if not (isinstance(key, tuple) and len(key) == 3):
+            return None
+        opaque = (arr != np.asarray(key, dtype=np.int64)).any(axis=-1)
+    elif isinstance(key, (int, float)):
+        opaque = arr != key
+    else:
+        return None
+    return Image.fromarray(opaque.astype(np.uint8) * 255, "L")
+
+
+def _png_key_in_pixel_units(img: Image.Image, data: bytes) -> None:
+    """Put a PNG colour key in the units of the pixels Pillow returns (``img`` is ours).
+
+    Pillow keeps the tRNS key in the file's units: a 2- or 4-bit grey key (0-3, 0-15)
+    would never match the 0-255 pixels, and a 16-bit RGB key cannot be matched at all,
+    as Pillow keeps only the high byte of each sample: that file is refused.
+    """
+    key = img.info.get("transparency")
+    if key is None or img.mode not in ("L", "RGB") or len(data) < 26:
+        return
+    depth, color = data[24], data[25]  # IHDR's bit depth and colour type
+    if color == 0 and depth in (2, 4) and isinstance(key, int):
+        img.info["transparency"] = key * 255 // ((1 << depth) - 1)
+    elif color == 2 and depth == 16:
+        raise UnsupportedImageError(
+            "16-bit RGB PNG with a colour key (tRNS): Pillow reduces it to 8 bits per "
+            "sample before the key can be matched exactly; save it with an alpha channel "
+            "or as 8-bit"
+        )
+
+
+def _data_range(arr: np.ndarray) -> tuple[float, float]:
+    finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
+    if not finite.size:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def _to_eight_bit(img: Image.Image, scaling: str = "full") -> Image.Image:
+    """16-bit and 32-bit integer / float images -> 8-bit 'L'.
+
+    ``scaling="full"``: integers by their container's full range (x * 255 / 65535), not
+    clipped; floats in [0, 1] times 255, in [0, 255] rounded, others refused.
+    ``scaling="data"``: the image's own [min, max] onto [0, 255] (a constant image is 0).
+    """
     arr = np.asarray(img)
+    low, high = _data_range(arr) if scaling == "data" or img.mode == "F" else (0.0, 0.0)
+    if scaling == "data":
+        span = high - low
+        scaled = (arr.astype(np.float64) - low) * (255.0 / span) if span > 0 else arr * 0.0
+        scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
+        return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
     if img.mode == "F":
-        finite = arr[np.isfinite(arr)]
-        low = float(finite.min()) if finite.size else 0.0
-        high = float(finite.max()) if finite.size else 0.0
         if low >= 0.0 and high <= 1.0:
             arr = arr * 255.0
         elif low < 0.0 or high > 255.0:
             raise UnsupportedImageError(
                 f"float image with values in [{low:g}, {high:g}]: only [0, 1] or [0, 255] "
-                "can be mapped to 8-bit pixels without guessing; load it with Pillow and "
-                "scale it yourself"
+                "can be mapped to 8-bit pixels without guessing; pass "
+                "bit_depth_scaling='data' to map the image's own range, or load it with "
+                "Pillow and scale it yourself"
             )
         arr = np.nan_to_num(arr, nan=0.0)
         return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
@@ -273,12 +346,23 @@ def _to_eight_bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8), "L")
 
 
-def _convert(img: Image.Image, color_mode: str, background: tuple[int, int, int]) -> Image.Image:
-    """Convert to the requested mode; alpha is composited onto ``background``."""
+def _convert(img: Image.Image, color_mode: str, background: tuple[int, int, int],
+             scaling: str = "full") -> Image.Image:
+    """Convert to the requested mode; every transparency is composited onto ``background``.
+
+    Alpha channels, palette transparency and colour keys (at any bit depth) all become
+    alpha first; ``color_mode="rgba"`` keeps it, "rgb" and "grayscale" composite it.
+    """
     target = _PIL_MODE[color_mode]
+    alpha = _key_alpha(img)
     if img.mode in _WIDE_INT or img.mode == "F":
-        img = _to_eight_bit(img)
-    if img.mode == target:
+        img = _to_eight_bit(img, scaling)
+    if alpha is not None:
+        img = img.convert("L" if img.mode in ("1", "L") else "RGB")
+        img.info.pop("transparency", None)
+        img = img.convert("RGBA")
+        img.putalpha(alpha)
+    if img.mode == target and (color_mode == "rgba" or not _has_alpha(img)):
         return img
     try:
         if color_mode != "rgba" and _has_alpha(img):
@@ -423,17 +507,21 @@ def decode_item(item: Any, opts: DecodeOptions) -> np.ndarray:
         if lenient and img.format in ("JPEG", "MPO"):
             check_jpeg(data)
         elif img.format == "PNG" and data.startswith(PNG_SIGNATURE):
-            check_png(data, strict_zlib=bool(lenient))
+            check_png(data)
+        elif img.format in ("ICO", "CUR"):
+            check_ico(data)
         scale, full = _maybe_draft(img, opts)
         fp.empty_reads = 0
-        img.load()
-        if lenient and fp.empty_reads and img.format not in ("JPEG", "PNG"):
+        if not load_strict(img) and lenient and fp.empty_reads:
             raise ImageDecodeError(
                 f"truncated {img.format} file: the decoder ran out of data"
             )
+        if img.format == "PNG" and data.startswith(PNG_SIGNATURE):
+            check_png_rows(data, img)
+            _png_key_in_pixel_units(img, data)
     if opts.exif_transpose and _orientation(img) != 1:
         img = ImageOps.exif_transpose(img)
-    img = _convert(img, opts.color_mode, opts.background)
+    img = _convert(img, opts.color_mode, opts.background, opts.bit_depth_scaling)
     img = _resize(img, opts, scale, full)
     arr = np.asarray(img, dtype=np.uint8)
     if arr.ndim == 2:

@@ -43,6 +43,7 @@ __all__ = [  # noqa: F822 (InvalidParameterError: made on first access)
     "InvalidArgumentTypeError",
     "NotDistributableError",
     "DistributedStateError",
+    "AugmentationParameterError",
     "MAX_LISTED_FAILURES",
     "failure_lines",
     "summarize_failures",
@@ -276,6 +277,10 @@ class PickleRefusedError(BundleError):
 
 class CLIError(SkprepError, ValueError):
     """Bad input on the command line: reported as one line, exit status 1."""
+
+
+class AugmentationParameterError(SkprepError, ValueError):
+    """An :class:`~skprep.ImageAugmenter` factor, crop size or transformation is invalid."""
 
 
 class InvalidArgumentError(SkprepError, ValueError):

@@ -34,6 +34,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from ._constants import CHANNELS
+from .augment import ImageAugmenter
 from .exceptions import InvalidArgumentTypeError, UnsupportedStepError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
@@ -134,6 +135,8 @@ def _register_builtins() -> None:
         "data_format",
         DatasetStatsStandardizer: "Normalization with the fitted mean and variance",
         KerasFeatureExtractor: "the extractor's own Keras model (get_model()), flattened to 2-D",
+        ImageAugmenter: "Keras' own RandomFlip / RandomTranslation / RandomRotation / "
+        "RandomZoom / RandomContrast / RandomBrightness (a Sequential), active in training only",
     }
     for cls, description in own.items():
         register_converter(cls, _own_layer, final=False, description=description)

@@ -125,12 +125,19 @@ class ImageLoader(SkprepTransformer):
     RGB JPEG / PNG / WebP / BMP / TIFF        loaded; JPEG may be DCT-downscaled first
                                               (see ``reducing_gap``)
     grayscale, palette, 1-bit, CMYK           converted to ``color_mode``
-    RGBA, LA, palette with transparency       alpha composited onto ``background``
-                                              (``color_mode="rgba"`` keeps it)
-    16-bit gray PNG, 32-bit int TIFF          scaled to 8 bits (x * 255 / 65535)
-    16-bit RGB PNG                            Pillow's 8-bit reduction (high byte)
+    RGBA, LA, palette with transparency,      alpha composited onto ``background``
+    colour key (tRNS: RGB, grey at 1-16       in every ``color_mode``
+    bits, GIF)                                (``color_mode="rgba"`` keeps it)
+    16-bit RGB PNG with a colour key          ``UnsupportedImageError`` (Pillow
+                                              keeps 8 bits: no exact key match)
+    16-bit gray PNG / TIFF, FITS, 16/32-bit   ``bit_depth_scaling="full"``: scaled
+    int TIFF / PGM                            to 8 bits (x * 255 / 65535), so 12-bit
+                                              data looks dark; ``"data"``: the
+                                              image's [min, max] onto [0, 255]
+    16-bit RGB PNG / TIFF                     Pillow's 8-bit reduction (high byte)
     float TIFF in [0, 1] or [0, 255]          scaled / rounded to 8 bits; other
                                               ranges: ``UnsupportedImageError``
+                                              (``"data"``: min-max, as above)
     EXIF orientation 2-8                      upright (``exif_transpose=True``)
     animated GIF, multi-page TIFF, APNG       frame ``frames`` (default: the first);
                                               missing frame: ``ImageDecodeError``
@@ -140,8 +147,9 @@ class ImageLoader(SkprepTransformer):
     missing path, directory, symlink loop,    ``ImageNotFoundError``
     device / FIFO, unreadable file
     zero-byte file, random bytes,             ``ImageDecodeError``
-    truncated JPEG / PNG / GIF, PNG with a
-    bad header or data CRC, corrupt data
+    truncated or corrupt file of any format,
+    PNG with a bad CRC or missing rows,
+    decoder errors (SGI / FLI / J2K crashes)
     header over ``max_pixels`` (bombs,        ``ImageTooLargeError``, from the header,
     header-only files), file over             before any decoding
     ``max_file_bytes``
@@ -149,9 +157,10 @@ class ImageLoader(SkprepTransformer):
     type, mode with no RGB conversion
     ========================================  ==========================================
 
-    Pillow's global switches are never changed and do not change results: truncation is
-    detected even when another library set ``ImageFile.LOAD_TRUNCATED_IMAGES = True``
-    (which would otherwise give a half-grey image), and ``max_pixels`` replaces
+    Pillow's global switches are never changed and do not change results: truncation and
+    decoder errors are detected, in every format, even when another library set
+    ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` (which would otherwise give a half-grey
+    image, or load a corrupt file), and ``max_pixels`` replaces
     ``Image.MAX_IMAGE_PIXELS`` for the header check (no ``DecompressionBombWarning``
     at open; a few Pillow plugins still apply the global limit to GIF / TIFF / WebP
     frames, reported as ``ImageTooLargeError``). PIL images passed in are used as given
@@ -174,7 +183,16 @@ default="bilinear"
     exif_transpose : bool, default=True
         Rotate / flip according to the EXIF orientation tag.
     background : tuple of 3 int, default=(255, 255, 255)
-        Colour that transparent pixels are composited onto (rgb and grayscale output).
+        Colour that transparent pixels are composited onto (rgb and grayscale output):
+        alpha channels, palette transparency and colour keys alike.
+    bit_depth_scaling : {"full", "data"}, default="full"
+        How single-channel images wider than 8 bits (16-bit grey PNG / TIFF, FITS,
+        32-bit int, float) become 8 bits. "full": by the container's full range, x * 255
+        / 65535 (floats: [0, 1] or [0, 255] only), the same for every image, so 12-bit
+        sensor data in a 16-bit container comes out dark. "data": each image's own
+        [min, max] is stretched onto [0, 255] (a constant image gives 0), so images are
+        no longer on one scale. 8-bit images and 16-bit RGB (reduced by Pillow) are not
+        affected.
     dtype : {"uint8", "float32"}, default="uint8"
         Output dtype; values are 0-255 either way.
     n_jobs : int or None, default=None
@@ -246,6 +264,7 @@ default="bilinear"
         "color_mode": [StrOptions(set(CHANNELS))],
         "exif_transpose": ["boolean"],
         "background": [IntTuple(3, low=0, high=255)],
+        "bit_depth_scaling": [StrOptions({"full", "data"})],
         "dtype": [StrOptions({"uint8", "float32"})],
         "n_jobs": [Integral, None],
         "on_error": [StrOptions({"raise", "fill"})],
@@ -268,6 +287,7 @@ default="bilinear"
         color_mode: str = "rgb",
         exif_transpose: bool = True,
         background: tuple[int, int, int] = (255, 255, 255),
+        bit_depth_scaling: str = "full",
         dtype: str = "uint8",
         n_jobs: int | None = None,
         on_error: str = "raise",
@@ -285,6 +305,7 @@ default="bilinear"
         self.color_mode = color_mode
         self.exif_transpose = exif_transpose
         self.background = background
+        self.bit_depth_scaling = bit_depth_scaling
         self.dtype = dtype
         self.n_jobs = n_jobs
         self.on_error = on_error
@@ -311,6 +332,7 @@ default="bilinear"
             color_mode=self.color_mode,
             exif_transpose=bool(self.exif_transpose),
             background=tuple(int(v) for v in background),
+            bit_depth_scaling=self.bit_depth_scaling,
             fill_value=int(self.fill_value),
             max_pixels=None if self.max_pixels is None else int(self.max_pixels),
             max_file_bytes=None if self.max_file_bytes is None else int(self.max_file_bytes),

@@ -252,6 +252,25 @@ def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
         )
 
 
+def _mode_axis(ndim: int, data_format: str) -> int:
+    """The channel axis as Keras' ``preprocess_input`` reads it.
+
+    Channels-last: the last axis. Channels-first: axis 1 of a batch ``(N, C, H, W)``,
+    axis 0 of one image ``(C, H, W)`` (Keras' 3-D case; a batch of one is never
+    guessed from the sizes). 1-D and 2-D arrays have their channels last either way.
+    """
+    if data_format not in ("channels_last", "channels_first"):
+        raise InvalidArgumentError(  # as mode_arithmetic's check of ``mode``
+            "Expected data_format in ('channels_last', 'channels_first'). Received: "
+            f"data_format={data_format!r}."
+        )
+    if ndim <= 1:
+        return 0
+    if data_format == "channels_first" and ndim == 3:
+        return 0
+    return channel_axis(ndim, data_format)
+
+
 def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.ndarray:
     """Apply a Keras preprocessing mode to a batch, without touching the input.
 
@@ -262,7 +281,8 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     mode : {"caffe", "tf", "torch", "none"}
         The Keras mode (see the module docstring for the exact arithmetic).
     data_format : {"channels_last", "channels_first"}, default="channels_last"
-        Where the channel axis is: last, or axis 1 (``(N, C, H, W)``).
+        Where the channel axis is: last, or first as Keras reads it: axis 1 of a batch
+        ``(N, C, H, W)``, axis 0 of one image ``(C, H, W)``.
 
     Returns
     -------
@@ -279,7 +299,7 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     """
     flip = mode_arithmetic(mode).flip  # also checks the mode
     x = np.asarray(x)
-    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     if mode != "none":
         out = _preprocess_fast(x, mode, axis, flip)
@@ -303,7 +323,7 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     """
     divisor, mean, std, flip = _mode_params(mode)  # also checks the mode
     x = np.asarray(x)
-    axis = channel_axis(x.ndim, data_format) if x.ndim >= 2 else 0
+    axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     out = x.astype(_F32, copy=True)
     shape = [1] * out.ndim

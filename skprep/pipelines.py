@@ -8,6 +8,7 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
+from ._optional import import_optional
 from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
@@ -25,6 +26,7 @@ def make_image_pipeline(
     input_size: int | tuple[int, int] | None = None,
     n_jobs: int | None = None,
     verbose: int = 0,
+    augment: Any = None,
     **overrides: Any,
 ) -> Pipeline:
     """Build the image pipeline of a registry model: paths in, features or predictions out.
@@ -32,7 +34,8 @@ def make_image_pipeline(
     Steps (named): ``"loader"`` (:class:`~skprep.ImageLoader` at the model's input size),
     ``"normalizer"`` (:class:`~skprep.KerasModeNormalizer` with the model's own mode; a
     float32 cast for models that normalize inside), ``"extractor"``
-    (:class:`~skprep.KerasFeatureExtractor`), and ``"head"`` when ``head`` is given.
+    (:class:`~skprep.KerasFeatureExtractor`), and ``"head"`` when ``head`` is given;
+    with ``augment``, an ``"augment"`` step right after the loader.
 
     Parameters
     ----------
@@ -50,6 +53,11 @@ def make_image_pipeline(
         Threads of the image loader.
     verbose : int, default=0
         Progress bar of the extractor.
+    augment : sampler, default=None
+        An :class:`~skprep.ImageAugmenter` (or any step with ``fit_resample``), placed
+        after the loader: it adds augmented views of the training images in ``fit`` and
+        is skipped in ``predict`` / ``transform``. The pipeline is then an
+        ``imblearn.pipeline.Pipeline`` (``pip install "skprep[augment]"``).
     **overrides
         Any other parameter, as ``step__parameter`` (``loader__resize_mode="crop"``,
         ``extractor__pooling="max"``, ``head__C=0.1``).
@@ -57,6 +65,7 @@ def make_image_pipeline(
     Returns
     -------
     sklearn.pipeline.Pipeline
+        An ``imblearn.pipeline.Pipeline`` (a subclass) when ``augment`` is given.
 
     Raises
     ------
@@ -85,7 +94,14 @@ def make_image_pipeline(
     ]
     if head is not None:
         steps.append(("head", head))
-    pipe = Pipeline(steps)
+    pipeline_class = Pipeline
+    if augment is not None:
+        steps.insert(1, ("augment", augment))
+        # samplers run in fit only: imbalanced-learn's Pipeline is the ecosystem's rule
+        pipeline_class = import_optional(
+            "imblearn.pipeline", extra="augment", needed_by="make_image_pipeline(augment=...)",
+            package="imbalanced-learn").Pipeline
+    pipe = pipeline_class(steps)
     if overrides:
         valid = pipe.get_params(deep=True)
         unknown = sorted(key for key in overrides if key not in valid)

@@ -30,6 +30,7 @@ FIT_DATA = {
     "KerasFeatureExtractor": None,
     "TextVectorizer": DOCS,
     "SequencePadder": [[1, 2], [3]],
+    "ImageAugmenter": IMAGES,
 }
 BASE = {"KerasModeNormalizer": {"mode": "tf"}}
 

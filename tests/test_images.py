@@ -5,15 +5,24 @@ from __future__ import annotations
 import io
 import pickle
 import resource
+import struct
 import sys
 import time
 import tracemalloc
 import warnings
+import zlib
 
 import numpy as np
 import pytest
-from image_corpus import CASE_NAMES, build_corpus, jpeg_with_orientation, pattern, png_bytes
-from PIL import Image, ImageFile, ImageFilter
+from image_corpus import (
+    CASE_NAMES,
+    build_corpus,
+    jpeg_with_orientation,
+    pattern,
+    png_bytes,
+    png_chunk,
+)
+from PIL import Image, ImageFile, ImageFilter, features
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -112,7 +121,7 @@ def test_truncated_png_with_intact_chunks_under_global_flag(monkeypatch):
     stream = _zlib_rows(raw)
     data = png_bytes(32, 32, idat=stream[: len(stream) // 2])
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-    with pytest.raises(ImageDecodeError, match="incomplete"):
+    with pytest.raises(ImageDecodeError, match="truncated"):
         ImageLoader(None).transform(data)
     np.testing.assert_array_equal(
         ImageLoader(None).transform(png_bytes(32, 32, idat=stream))[0], raw
@@ -432,17 +441,21 @@ def test_truncation_outcomes_do_not_depend_on_pillows_global_flag(monkeypatch):
     from image_corpus import seed_files
 
     for name, data in seed_files().items():
-        cuts = sorted({*range(8, len(data), max(1, len(data) // 25)), len(data) - 1})
-        for cut in cuts:
-            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
-            strict = _outcome(data[:cut])
-            monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-            lenient = _outcome(data[:cut])
-            if isinstance(strict, np.ndarray):
-                assert isinstance(lenient, np.ndarray), (name, cut, lenient)
-                np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
-            else:
-                assert lenient is strict, (name, cut, lenient, strict)
+        _assert_prefixes_flag_invariant(monkeypatch, name, data, 25)
+
+
+def _assert_prefixes_flag_invariant(monkeypatch, name: str, data: bytes, n_cuts: int) -> None:
+    """About ``n_cuts`` prefixes of ``data``: the same outcome with and without the flag."""
+    for cut in sorted({*range(8, len(data), max(1, len(data) // n_cuts)), len(data) - 1}):
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
+        strict = _outcome(data[:cut])
+        monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+        lenient = _outcome(data[:cut])
+        if isinstance(strict, np.ndarray):
+            assert isinstance(lenient, np.ndarray), (name, cut, lenient)
+            np.testing.assert_array_equal(lenient, strict, err_msg=f"{name} cut {cut}")
+        else:
+            assert lenient is strict, (name, cut, lenient, strict)
 
 
 @pytest.mark.parametrize("lenient", [False, True])
@@ -506,3 +519,176 @@ def test_size_tuples_are_checked_by_the_constraints():
         with pytest.raises(ValueError, match="background"):
             ImageLoader(background=bad).fit()
     assert ImageLoader([4, np.int64(3)], background=[0, 0, 255]).fit().n_channels_ == 3
+
+
+# --------------------------------------------------------------------------- hand-built PNGs
+
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))
+
+
+def _scanlines(samples: np.ndarray, depth: int) -> bytes:
+    """Filter-0 scanlines of (H, W, C) samples in the file's units."""
+    rows = []
+    for row in samples:
+        if depth == 16:
+            data = row.astype(">u2").tobytes()
+        elif depth == 8:
+            data = row.astype(np.uint8).tobytes()
+        else:  # 1, 2, 4 bits per sample, packed
+            bits = np.unpackbits(row.astype(np.uint8).reshape(-1, 1), axis=1)[:, 8 - depth:]
+            data = np.packbits(bits.ravel()).tobytes()
+        rows.append(b"\x00" + data)
+    return b"".join(rows)
+
+
+def _png(samples: np.ndarray, *, depth: int = 8, color: int = 2, trns: tuple = (),
+         interlace: bool = False, drop_bytes: int = 0) -> bytes:
+    """A PNG built by hand: any depth, a tRNS key, Adam7, and ``drop_bytes`` of its
+    uncompressed data left out (a complete zlib stream that is short of rows)."""
+    height, width = samples.shape[:2]
+    if interlace:
+        raw = b"".join(_scanlines(samples[y0::dy, x0::dx], depth)
+                       for x0, y0, dx, dy in _ADAM7 if samples[y0::dy, x0::dx].size)
+    else:
+        raw = _scanlines(samples, depth)
+    raw = raw[: len(raw) - drop_bytes]
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, int(interlace))
+    chunks = [png_chunk(b"IHDR", ihdr)]
+    if trns:
+        chunks.append(png_chunk(b"tRNS", struct.pack(f">{len(trns)}H", *trns)))
+    chunks += [png_chunk(b"IDAT", zlib.compress(raw)), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+# --------------------------------------------------------------------------- missing rows
+
+
+@pytest.mark.parametrize("lenient", [False, True], ids=["strict", "LOAD_TRUNCATED_IMAGES"])
+@pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
+def test_png_short_of_rows_is_refused_naming_the_file(tmp_path, monkeypatch, lenient, interlace):
+    """The zlib stream ends cleanly but holds fewer rows than the header: not black rows."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
+    samples = np.random.default_rng(3).integers(1, 256, (16, 8, 3))
+    row_bytes = 1 + 8 * 3
+    path = tmp_path / "short.png"
+    path.write_bytes(_png(samples, interlace=interlace, drop_bytes=2 * row_bytes))
+    with Image.open(path) as im:
+        im.load()  # plain Pillow: no error, the last rows black
+        assert not np.asarray(im)[-1].any()
+    with pytest.raises(ImageDecodeError, match="rows are missing") as info:
+        ImageLoader(None).transform([str(path)])
+    assert str(path) in str(info.value)
+    complete = tmp_path / "complete.png"
+    complete.write_bytes(_png(samples, interlace=interlace))
+    np.testing.assert_array_equal(ImageLoader(None).transform([str(complete)])[0], samples)
+
+
+@pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
+def test_png_with_black_last_rows_still_loads(interlace):
+    """Black bottom rows are pixels, not missing data: the row count says which."""
+    samples = np.zeros((9, 5, 3), dtype=np.uint8)
+    samples[:3] = 200
+    got = ImageLoader(None).transform(_png(samples, interlace=interlace))[0]
+    np.testing.assert_array_equal(got, samples)
+
+
+# --------------------------------------------------------------------------- colour keys
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 8, 16])
+@pytest.mark.parametrize("color_mode", ["rgb", "grayscale", "rgba"])
+def test_grey_colour_key_at_every_bit_depth(depth, color_mode):
+    top = (1 << depth) - 1
+    samples = np.array([[[0], [top], [top // 2], [top]]] * 2)
+    key = top  # the file's units: 1, 3, 15, 255, 65535
+    data = _png(samples, depth=depth, color=0, trns=(key,))
+    got = ImageLoader(None, color_mode=color_mode, background=(9, 99, 199)).transform(data)[0]
+    transparent = samples[..., 0] == key
+    grey_bg = Image.new("RGB", (1, 1), (9, 99, 199)).convert("L").getpixel((0, 0))
+    if color_mode == "rgba":
+        np.testing.assert_array_equal(got[..., 3], np.where(transparent, 0, 255))
+    elif color_mode == "rgb":
+        assert (got[transparent] == (9, 99, 199)).all()
+        assert (got[~transparent] != (9, 99, 199)).any(axis=-1).all()
+    else:
+        assert (got[transparent][:, 0] == grey_bg).all()
+        assert (got[~transparent][:, 0] != grey_bg).all()
+
+
+def test_sixteen_bit_grey_key_is_exact():
+    samples = np.array([[[1000], [1001], [65535]]])  # 1000 and 1001: the same 8-bit value
+    data = _png(samples, depth=16, color=0, trns=(1000,))
+    alpha = ImageLoader(None, color_mode="rgba").transform(data)[0, 0, :, 3]
+    np.testing.assert_array_equal(alpha, [0, 255, 255])
+
+
+@pytest.mark.parametrize("color_mode", ["rgb", "grayscale", "rgba"])
+def test_rgb_colour_key_in_every_color_mode(color_mode):
+    samples = np.array([[[0, 255, 52], [0, 255, 53], [10, 20, 30]]])
+    data = _png(samples, trns=(0, 255, 52))
+    got = ImageLoader(None, color_mode=color_mode, background=(255, 0, 255)).transform(data)[0]
+    if color_mode == "rgba":
+        np.testing.assert_array_equal(got[0, :, 3], [0, 255, 255])
+    elif color_mode == "rgb":
+        np.testing.assert_array_equal(got[0], [[255, 0, 255], [0, 255, 53], [10, 20, 30]])
+    else:
+        expected = Image.fromarray(np.array([[[255, 0, 255], [0, 255, 53], [10, 20, 30]]],
+                                            dtype=np.uint8)).convert("L")
+        np.testing.assert_array_equal(got[..., 0], np.asarray(expected))
+
+
+def test_sixteen_bit_rgb_colour_key_is_refused_not_guessed():
+    """Pillow keeps 8 of the 16 bits: the key cannot be matched exactly."""
+    samples = np.array([[[1000, 2000, 3000], [1001, 2000, 3000]]])
+    data = _png(samples, depth=16, color=2, trns=(1000, 2000, 3000))
+    with pytest.raises(UnsupportedImageError, match="colour key"):
+        ImageLoader(None).transform(data)
+    no_key = ImageLoader(None).transform(_png(samples, depth=16, color=2))
+    assert no_key.shape == (1, 1, 2, 3)
+
+
+# --------------------------------------------------------------------------- bit depth
+
+
+def test_float_images_by_data_range():
+    arr = np.array([[-1.0, 0.0, 3.0]], dtype=np.float32)
+    img = Image.fromarray(arr, "F")
+    with pytest.raises(UnsupportedImageError, match="bit_depth_scaling"):
+        ImageLoader(None).transform(img)
+    got = ImageLoader(None, bit_depth_scaling="data", color_mode="grayscale").transform(img)
+    np.testing.assert_array_equal(got[0, :, :, 0], [[0, 64, 255]])  # rint(1 * 255 / 4)
+
+
+def test_bit_depth_scaling_is_validated():
+    with pytest.raises(ValueError, match="bit_depth_scaling"):
+        ImageLoader(bit_depth_scaling="auto").fit()
+
+
+def _more_formats() -> dict[str, bytes]:
+    """Small valid files of formats beyond the fuzz seeds, each with its own decoder."""
+    rgb = Image.fromarray(pattern(32, 24))
+    files = {
+        "ico_png": _encode(rgb, "ICO", sizes=[(32, 24)], bitmap_format="png"),
+        "ico_bmp": _encode(rgb, "ICO", sizes=[(32, 24)], bitmap_format="bmp"),
+        "bmp": _encode(rgb, "BMP"),
+        "tga_rle": _encode(rgb, "TGA", compression="tga_rle"),
+        "pcx": _encode(rgb, "PCX"),
+        "sgi": _encode(rgb, "SGI"),
+        "ppm": _encode(rgb, "PPM"),
+        "qoi": _encode(rgb, "QOI"),
+        "dds": _encode(rgb.convert("RGBA"), "DDS"),
+        "tiff_deflate": _encode(rgb, "TIFF", compression="tiff_deflate"),
+    }
+    if features.check("jpg_2000"):
+        files["jpeg2000"] = _encode(rgb, "JPEG2000")
+    return files
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:PIL")
+@pytest.mark.parametrize("name", sorted(_more_formats()))
+def test_every_format_truncated_gives_the_same_outcome_under_the_flag(monkeypatch, name):
+    """Every prefix: the same pixels or the same error, whatever LOAD_TRUNCATED_IMAGES says."""
+    data = _more_formats()[name]
+    _assert_prefixes_flag_invariant(monkeypatch, name, data, 12)
+    assert isinstance(_outcome(data), np.ndarray)

@@ -200,6 +200,58 @@ def test_unpreprocess_doc_example():
                                atol=1e-3)
 
 
+# --------------------------------------------------------------------------- one image (3-D)
+
+ONE_IMAGE_SHAPES = {  # (H, W) of one image: ordinary, H == 3 (the axis trap), all sides 3
+    "7x5": (7, 5), "3x6": (3, 6), "3x3": (3, 3),
+}
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("size", list(ONE_IMAGE_SHAPES), ids=str)
+def test_one_image_equals_keras_in_both_data_formats(keras, mode, data_format, size):
+    """Keras reads one channels-first image (C, H, W) on axis 0, one channels-last on -1."""
+    from keras.applications import imagenet_utils
+
+    height, width = ONE_IMAGE_SHAPES[size]
+    hwc = RNG.integers(0, 256, size=(height, width, 3)).astype(np.float32)
+    x = np.ascontiguousarray(hwc.transpose(2, 0, 1)) if data_format == "channels_first" else hwc
+    expected = np.asarray(imagenet_utils.preprocess_input(
+        x.copy(), data_format=data_format, mode=mode  # copy: Keras writes into float input
+    ))
+    before = x.copy()
+    got = preprocess(x, mode, data_format=data_format)
+    np.testing.assert_array_equal(x, before)
+    assert got.shape == x.shape and got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(preprocess(x.astype(np.uint8), mode, data_format=data_format),
+                                  expected)
+    np.testing.assert_allclose(unpreprocess(got, mode, data_format=data_format), x, atol=1e-3)
+
+
+def test_one_channels_first_image_is_one_image_not_a_batch():
+    """(3, H, W) channels-first: per-channel on axis 0, the same as the batch of one."""
+    x = RNG.integers(0, 256, size=(3, 3, 8)).astype(np.float32)  # H == 3: both axes fit
+    got = preprocess(x, "caffe", data_format="channels_first")
+    batch = preprocess(x[None], "caffe", data_format="channels_first")[0]
+    np.testing.assert_array_equal(got, batch)
+    np.testing.assert_allclose(got[0], x[2] - 103.939, rtol=1e-6)  # BGR: blue first
+
+
+def test_one_channels_first_image_with_wrong_channel_count_is_refused():
+    with pytest.raises(InputShapeError, match="axis 0"):
+        preprocess(np.zeros((4, 3, 3)), "caffe", data_format="channels_first")
+    with pytest.raises(InputShapeError, match="axis 2"):
+        preprocess(np.zeros((3, 3, 4)), "torch", data_format="channels_last")
+
+
+def test_unknown_data_format_is_refused_not_guessed():
+    with pytest.raises(ValueError, match="data_format"):
+        preprocess(np.zeros((2, 3, 3, 3)), "caffe", data_format="channel_first")
+
+
 @pytest.mark.keras
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
 def test_one_pixel_equals_keras(keras, mode):
