@@ -5,20 +5,20 @@ reachable through private modules; the decoder opens images through Pillow's plu
 table. If a new release moves one of these, this module is the one to fix, and the
 oldest-versions CI run (``constraints/oldest.txt``) shows which release did it.
 
-================================  =============================================================
-private name                      used for
-================================  =============================================================
-``sklearn.utils._param_validation``  ``_parameter_constraints`` objects (``Interval``, ...),
-                                  ``InvalidParameterError`` (re-raised as skprep's own)
-``sklearn.base._fit_context``     ``fit_context``: parameter validation once per ``fit``
-``sklearn.utils.validation.``     ``check_feature_names_in``: the names of 2-D input
+====================================  ========================================================
+private name                          used for
+====================================  ========================================================
+``sklearn.utils._param_validation``   constraint objects (``Interval``, ...) and
+                                      ``InvalidParameterError`` (re-raised as skprep's own)
+``sklearn.base._fit_context``         ``fit_context``: parameter validation once per ``fit``
+``sklearn.utils.validation.``         ``check_feature_names_in``: the names of 2-D input
 ``_check_feature_names_in``
-``sklearn.utils._set_output.``    ``wrap_output``: 2-D output follows ``set_output`` /
-``_wrap_data_with_container``     ``set_config(transform_output=...)``
-``PIL.Image.ID`` / ``.OPEN``      ``pillow_openers``: Pillow's registered format openers
-``ImageFile.ImageFile.load``      ``strict_tile_loader``: Pillow's tile loader run with
-(its code and module globals)     ``LOAD_TRUNCATED_IMAGES`` read as False
-================================  =============================================================
+``sklearn.utils._set_output.``        ``wrap_output``: 2-D output follows ``set_output`` /
+``_wrap_data_with_container``         ``set_config(transform_output=...)``
+``PIL.Image.ID`` / ``.OPEN``          ``pillow_openers``: Pillow's registered format openers
+``ImageFile.ImageFile.load``          ``strict_tile_loader``: Pillow's tile loader run with
+(its code and module globals)         ``LOAD_TRUNCATED_IMAGES`` read as False
+====================================  ========================================================
 """
 
 from __future__ import annotations
