@@ -8,7 +8,14 @@ Compares, each in its own fresh Python process (median over runs):
   safe-mode Keras) and ``predict([path])``;
 * ``keras.models.load_model`` of the backbone's ``.keras`` file alone and one
   ``model.predict`` on an already-preprocessed array (the reference: what Keras alone
-  costs, without loading or normalizing the image, and without the head).
+  costs, without loading or normalizing the image, and without the head);
+* ``skprep.load(..., verify_with=public_key)`` of the bundle signed with
+  ``skprep.save(..., sign_with=private_key)`` (OpenSSF model-signing, EC P-256).
+
+Then, in this process: what signing and verifying add to ``save`` / ``load`` (against
+hashing the file with ``hashlib.sha256``), and the refusal of a zip bomb (a 2 MB bundle
+whose member inflates to 2 GiB) next to what reading its member with ``zipfile`` costs
+(the way skprep 0.1 read members, on a smaller bomb).
 
     python benchmarks/bench_bundles.py [--quick]
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +50,11 @@ _CHILD = {
     "skprep.load bundle": """
         import skprep
         t1 = time.perf_counter(); obj = skprep.load(FILE)
+        t2 = time.perf_counter(); obj.predict([IMAGE])
+    """,
+    "skprep.load signed bundle, verify_with": """
+        import skprep
+        t1 = time.perf_counter(); obj = skprep.load(FILE, verify_with=FILE + ".pub")
         t2 = time.perf_counter(); obj.predict([IMAGE])
     """,
     "keras load_model .keras": """
@@ -95,10 +108,15 @@ def main(argv=None) -> dict:
     files = {
         "joblib.load pipeline": tmp / "pipe.joblib",
         "skprep.load bundle": tmp / "pipe.skprep",
+        "skprep.load signed bundle, verify_with": tmp / "signed.skprep",
         "keras load_model .keras": tmp / "backbone.keras",
     }
     joblib.dump(pipe, files["joblib.load pipeline"])
     skprep.save(pipe, files["skprep.load bundle"])
+    private, public = _ec_key_pair()
+    signed = files["skprep.load signed bundle, verify_with"]
+    skprep.save(pipe, signed, sign_with=private)
+    Path(f"{signed}.pub").write_bytes(public)
     pipe.named_steps["extractor"].get_model().save(files["keras load_model .keras"])
 
     rows = []
@@ -119,11 +137,109 @@ def main(argv=None) -> dict:
               f"{r['load_s']:.2f} s | {r['first_predict_s']:.2f} s | "
               f"{r['load_to_prediction_s']:.2f} s | {r['ratio_vs_keras']:.2f}x |")
     result = {"input_size": size, "runs": runs, "quick": args.quick, "rows": rows,
-              "numpy": np.__version__}
+              "numpy": np.__version__,
+              "signing": _signing_costs(pipe, tmp, private, public, repeats=5),
+              "bombs": _bomb_refusal(tmp, quick=args.quick)}
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bundles.json").write_text(json.dumps(result, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _ec_key_pair() -> tuple[bytes, bytes]:
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return (key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()),
+            key.public_key().public_bytes(ser.Encoding.PEM,
+                                          ser.PublicFormat.SubjectPublicKeyInfo))
+
+
+def _signing_costs(pipe, tmp: Path, private: bytes, public: bytes, repeats: int) -> dict:
+    """save / load with and without a signature, in this process (warm), medians."""
+    import hashlib
+
+    from _common import measure
+
+    import skprep
+
+    plain, signed = tmp / "warm.skprep", tmp / "warm-signed.skprep"
+    skprep.save(pipe, signed, sign_with=private)
+    cases = {
+        "save": lambda: skprep.save(pipe, plain),
+        "save, sign_with": lambda: skprep.save(pipe, signed, sign_with=private),
+        "load": lambda: skprep.load(plain),
+        "load, verify_with": lambda: skprep.load(signed, verify_with=public),
+        "sha256 of the file (reference)": lambda: hashlib.sha256(signed.read_bytes()),
+        "verify_signature alone": lambda: skprep.verify_signature(signed, public),
+    }
+    times = {name: measure(fn, repeats)["median_s"] for name, fn in cases.items()}
+    print(f"\nIn this process, warm, median of {repeats}; bundle {signed.stat().st_size / 1e6:.1f}"
+          " MB\n\n| operation | time | ratio |\n|---|---:|---:|")
+    for name, base in (("save, sign_with", "save"), ("load, verify_with", "load"),
+                       ("verify_signature alone", "sha256 of the file (reference)")):
+        print(f"| {base} | {times[base] * 1e3:.1f} ms | 1.00x |")
+        print(f"| {name} | {times[name] * 1e3:.1f} ms | {times[name] / times[base]:.2f}x |")
+    return times
+
+
+def _bomb_refusal(tmp: Path, quick: bool) -> dict:
+    """skprep.load refusing a 2 GiB zip bomb, next to zipfile reading a smaller one."""
+    import hashlib
+    import zipfile
+
+    from _common import measure, peak_memory
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from bundle_craft import MIB, Entry, build_zip, deflate_zeros
+
+    import skprep
+    from skprep.exceptions import BundleError
+
+    def bomb(n_mib: int) -> Path:
+        path = tmp / f"bomb-{n_mib}.skprep"
+        manifest = {"format": "skprep-bundle", "format_version": 1, "serialization": "skops",
+                    "payload": "estimator.skops",
+                    "members": {"estimator.skops": {"sha256": "0" * 64, "size": n_mib * MIB}}}
+        path.write_bytes(build_zip([
+            Entry("manifest.json", json.dumps(manifest).encode()),
+            Entry("estimator.skops", deflate_zeros(n_mib), size=n_mib * MIB,
+                  method=zipfile.ZIP_DEFLATED, crc=0)]))
+        return path
+
+    def refuse(path: Path):
+        try:
+            skprep.load(path)
+        except BundleError:
+            return
+        raise AssertionError("the bomb loaded")
+
+    def naive(path: Path):  # skprep 0.1: zf.read(member), then compare size and sha256
+        with zipfile.ZipFile(path) as zf, zf.open("estimator.skops") as fh:
+            try:
+                hashlib.sha256(fh.read()).hexdigest()
+            except zipfile.BadZipFile:  # the bomb's CRC is wrong: raised once all is inflated
+                pass
+
+    big, small = bomb(2048), bomb(64 if quick else 256)
+    rows = [("skprep.load, 2 GiB bomb", big, refuse, 5), ("skprep.load, small bomb", small,
+                                                           refuse, 5),
+            ("zipfile read + sha256 (0.1), small bomb", small, naive, 1)]
+    out = {}
+    print(f"\nZip bombs: {big.stat().st_size / 1e6:.1f} MB -> 2 GiB, "
+          f"{small.stat().st_size / 1e6:.2f} MB -> {(64 if quick else 256)} MiB\n\n"
+          "| method | time | peak traced memory |\n|---|---:|---:|")
+    for name, path, fn, repeats in rows:
+        seconds = measure(lambda p=path, f=fn: f(p), repeats)["median_s"]
+        peak = peak_memory(lambda p=path, f=fn: f(p))
+        out[name] = {"seconds": seconds, "peak_bytes": peak}
+        print(f"| {name} | {seconds * 1e3:.1f} ms | {peak / 1e6:.3f} MB |")
+    ratio = out[rows[2][0]]["seconds"] / out[rows[1][0]]["seconds"]
+    print(f"\nOn the same small bomb, skprep.load refuses it {ratio:,.1f}x faster than "
+          "zipfile reads it.")
+    return out
 
 
 if __name__ == "__main__":

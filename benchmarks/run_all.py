@@ -11,8 +11,12 @@ Usage::
     python benchmarks/run_all.py            # full run (minutes)
     python benchmarks/run_all.py --quick    # small inputs, about a minute per script
     python benchmarks/run_all.py --only normalize,stats
+    python benchmarks/run_all.py --check    # also exit 2 when a ratio misses its target
 
-Exits with status 1 when a script fails (the others still run).
+Exits with status 1 when a script fails (the others still run). With ``--check``, every
+result row that carries a target (``"met": false``) is listed, and the exit status is 2
+when any target is missed: one command catches a change that slows a path down. Not for
+CI: timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
@@ -118,11 +122,37 @@ def report(entries: dict[str, dict], info: dict, quick: bool) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(parts))
 
 
+def _row_misses(row: dict) -> list[str]:
+    """What a result row misses: its own target, a ``*_met`` check, a nested target."""
+    misses = []
+    if row.get("met") is False:
+        ratio = next((row[key] for key in ("speedup", "ratio", "seconds") if key in row), None)
+        misses.append(f"{ratio} vs target {row.get('target', row.get('target_s'))}")
+    misses += [f"{key.removesuffix('_met')} check missed" for key, value in row.items()
+               if key.endswith("_met") and value is False]
+    misses += [f"{t['ratio']:.2f}x {t['anchor']} < {t['minimum']}x"
+               for t in row.get("targets", []) if t.get("met") is False]
+    return misses
+
+
+def missed_targets(entries: dict[str, dict]) -> list[str]:
+    """One line per missed target in the results of a run (``"met": false``)."""
+    missed = []
+    for topic, entry in entries.items():
+        for row in (entry.get("result") or {}).get("rows", []):
+            what = ", ".join(str(row[key]) for key in ("corpus", "dtype", "mode",
+                                                       "implementation") if key in row)
+            missed += [f"{topic}: {what}: {miss}" for miss in _row_misses(row)]
+    return missed
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="pass --quick to every script")
     parser.add_argument("--only", default=None,
                         help="comma-separated topics (normalize,stats,...) to run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit with status 2 when a ratio misses its target")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds allowed per script (default: no limit)")
     args = parser.parse_args(argv)
@@ -142,8 +172,12 @@ def main(argv=None) -> dict:
     if failed:
         print(f"[run_all] failed: {', '.join(failed)}", file=sys.stderr)
     combined["failed"] = failed
+    combined["missed"] = missed_targets(entries) if args.check else []
+    for line in combined["missed"]:
+        print(f"[run_all] target missed: {line}", file=sys.stderr)
     return combined
 
 
 if __name__ == "__main__":
-    sys.exit(1 if main()["failed"] else 0)
+    outcome = main()
+    sys.exit(1 if outcome["failed"] else 2 if outcome["missed"] else 0)

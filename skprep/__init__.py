@@ -37,6 +37,8 @@ _LAZY: dict[str, str] = {
     "UnsafeModelError": "exceptions",
     "BundleError": "exceptions",
     "BundleIntegrityError": "exceptions",
+    "BundleSignatureError": "exceptions",
+    "verify_signature": "persistence",
     "BundleVersionWarning": "exceptions",
     "TextVectorizer": "text",
     "SequencePadder": "text",

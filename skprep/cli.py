@@ -4,8 +4,8 @@ Run ``skprep --help`` (or ``python -m skprep --help``) for the subcommands:
 
 * ``skprep models``: the registry table;
 * ``skprep features IMAGES_OR_DIR --model NAME -o out.npz|.parquet|.csv``;
-* ``skprep predict BUNDLE IMAGES_OR_DIR [-o out.csv]``;
-* ``skprep info BUNDLE``.
+* ``skprep predict BUNDLE IMAGES_OR_DIR [-o out.csv] [--verify-with PUBLIC_KEY]``;
+* ``skprep info BUNDLE [--verify-with PUBLIC_KEY]``.
 
 Exit status: 0 on success, 1 with a one-line ``skprep: error: ...`` on stderr when
 the input is bad (2 for a malformed command line); ``--debug`` shows the traceback.
@@ -260,14 +260,17 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_bundle(path: str, allow_pickle: bool):
-    """A bundle written by skprep.save (checked), or a joblib file with --allow-pickle."""
+def _load_bundle(path: str, allow_pickle: bool, verify_with: str | None = None):
+    """A bundle written by skprep.save (checked; its signature first with --verify-with),
+    or a joblib file with --allow-pickle."""
     import zipfile
 
     from .persistence import load
 
     if not os.path.isfile(path):
         raise CLIError(f"bundle {path!r} does not exist")
+    if verify_with is not None:
+        return load(path, allow_pickle=allow_pickle, verify_with=verify_with)
     if not zipfile.is_zipfile(path) and not allow_pickle:
         raise CLIError(
             f"{path!r} is not a skprep bundle but a plain pickle/joblib file, which runs "
@@ -287,7 +290,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     _check_output(args.output, (".csv", ".parquet"))
     paths = collect_images(args.images)
-    pipe = _load_bundle(args.bundle, args.allow_pickle)
+    pipe = _load_bundle(args.bundle, args.allow_pickle, args.verify_with)
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     labels, probas = [], []
@@ -336,7 +339,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     import zipfile
 
     from .exceptions import BundleIntegrityError
-    from .persistence import read_manifest
+    from .persistence import read_manifest, signature_status
 
     if not os.path.isfile(args.bundle):
         raise CLIError(f"bundle {args.bundle!r} does not exist")
@@ -347,13 +350,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
         info.update({key: manifest.get(key) for key in
                      ("format_version", "serialization", "estimator", "created", "versions",
                       "metadata", "keras_models")})
-    status = 0
-    try:
-        pipe = _load_bundle(args.bundle, args.allow_pickle)
-        info["checksum"] = "ok (every member matches its sha256)" if bundle else "n/a (no header)"
-    except BundleIntegrityError as exc:  # still show what the manifest says
-        pipe, status = None, 1
-        info["checksum"] = f"FAILED: {exc}"
+    info["signature"] = signature_status(args.bundle, args.verify_with)
+    status, pipe = 0, None
+    if info["signature"].startswith("INVALID"):  # never load what failed its signature
+        status = 1
+    else:
+        try:
+            pipe = _load_bundle(args.bundle, args.allow_pickle)
+            info["checksum"] = ("ok (every member matches its sha256)" if bundle
+                                else "n/a (no header)")
+        except BundleIntegrityError as exc:  # still show what the manifest says
+            status = 1
+            info["checksum"] = f"FAILED: {exc}"
     if pipe is not None:
         steps = getattr(pipe, "steps", [(type(pipe).__name__, pipe)])
         info["steps"] = [
@@ -384,7 +392,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
             for key, value in step["params"].items():
                 print(f"    {key} = {value}")
     if status:
-        print(f"skprep: error: {args.bundle!r} failed its checksum: do not use it",
+        failed = "signature" if info["signature"].startswith("INVALID") else "checksum"
+        print(f"skprep: error: {args.bundle!r} failed its {failed}: do not use it",
               file=sys.stderr)
     return status
 
@@ -425,6 +434,13 @@ def _add_allow_pickle(parser: argparse.ArgumentParser) -> None:
                         help="also load plain joblib/pickle files (they run code: trusted only)")
 
 
+def _add_verify_with(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--verify-with", metavar="PUBLIC_KEY",
+                        help="PEM elliptic-curve public key: " + what + " BUNDLE.sig "
+                        "(OpenSSF model-signing, from skprep.save(..., sign_with=...) or "
+                        "`model_signing sign key`); needs skprep[sign]")
+
+
 def _add_features(sub, parents: list[argparse.ArgumentParser]) -> None:
     feats = sub.add_parser(
         "features", parents=parents, help="extract backbone features from images",
@@ -459,16 +475,19 @@ def _add_predict(sub, parents: list[argparse.ArgumentParser]) -> None:
                       "on stdout")
     pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
     _add_allow_pickle(pred)
+    _add_verify_with(pred, "refuse the bundle unless it verifies with")
     pred.set_defaults(func=_cmd_predict)
 
 
 def _add_info(sub, common: argparse.ArgumentParser) -> None:
     info = sub.add_parser(
         "info", parents=[common], help="describe a saved pipeline bundle",
-        description="Steps, parameters, versions, metadata and checksum status of a bundle.")
+        description="Steps, parameters, versions, metadata, checksum and signature status of "
+        "a bundle.")
     info.add_argument("bundle", metavar="BUNDLE", help="the saved pipeline")
     info.add_argument("--json", action="store_true", help="print JSON")
     _add_allow_pickle(info)
+    _add_verify_with(info, "verify (and show) the signature")
     info.set_defaults(func=_cmd_info)
 
 

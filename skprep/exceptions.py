@@ -29,6 +29,8 @@ __all__ = [  # noqa: F822 (InvalidParameterError: made on first access)
     "UnsafeModelError",
     "BundleError",
     "BundleIntegrityError",
+    "BundleSignatureError",
+    "BundleUnsafeModelError",
     "BundleVersionWarning",
     "UnsupportedCollectionError",
     "TextInputError",
@@ -281,6 +283,15 @@ class CLIError(SkprepError, ValueError):
 
 class AugmentationParameterError(SkprepError, ValueError):
     """An :class:`~skprep.ImageAugmenter` factor, crop size or transformation is invalid."""
+
+
+class BundleSignatureError(BundleError):
+    """A bundle's signature is missing, broken, made with another key, or does not match
+    the bundle (it changed after signing)."""
+
+
+class BundleUnsafeModelError(BundleError, UnsafeModelError):
+    """A Keras model inside a bundle holds code that ``safe_mode=True`` refuses."""
 
 
 class InvalidArgumentError(SkprepError, ValueError):

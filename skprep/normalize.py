@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import SkprepTransformer, StrOptions, check_feature_names_in
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
+from ._lut import apply_table
 from ._validation import channel_axis, check_batch, fitted_on_images
 from .exceptions import (
     InputRangeWarning,
@@ -244,6 +245,31 @@ def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndar
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _uint8_table(mode: str, n_channels: int) -> np.ndarray:
+    """Keras' float32 result for each uint8 value, per output channel: (1, 256, C).
+
+    Computed by the very operations of :func:`_apply_inplace`, so a lookup in it is
+    bit-identical to the arithmetic. Scalar-only modes (``tf``) get one column.
+    """
+    per_channel = any(np.ndim(operand) for _, operand in _keras_steps(mode))
+    columns = n_channels if per_channel else 1
+    table = np.repeat(np.arange(256, dtype=_F32)[:, None], columns, axis=1)
+    _apply_inplace(table, mode, 1)
+    table = table.reshape(1, 256, columns)
+    table.flags.writeable = False
+    return table
+
+
+def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray | None:
+    """The lookup-table path for uint8 batches (None where it does not apply)."""
+    if x.dtype != np.uint8 or x.ndim < 2 or axis not in (1, x.ndim - 1):
+        return None
+    channels_first = axis != x.ndim - 1
+    return apply_table(x, _uint8_table(mode, x.shape[axis]), channels_first=channels_first,
+                       flip=flip)
+
+
 def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
     if mode in ("caffe", "torch") and x.shape[axis] != 3:
         raise InputShapeError(
@@ -302,7 +328,9 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     if mode != "none":
-        out = _preprocess_fast(x, mode, axis, flip)
+        out = _preprocess_uint8(x, mode, axis, flip)
+        if out is None:
+            out = _preprocess_fast(x, mode, axis, flip)
         if out is not None:
             return out
     src = np.flip(x, axis=axis) if flip else x

@@ -18,6 +18,7 @@ from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, Real, SkprepTransformer, StrOptions
+from ._lut import apply_table, channel_histograms
 from ._validation import channel_axis, check_batch, fitted_on_images
 from .exceptions import InputShapeError, NotDistributableError, UnsupportedStepError
 
@@ -39,12 +40,11 @@ def _pixel_views(X: np.ndarray, data_format: str) -> list[np.ndarray]:
     return [np.moveaxis(image, 0, -1).reshape(-1, n_channels) for image in X]
 
 
-def _uint8_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact per-column sums of x and x**2 of uint8 pixels, from one histogram pass.
+def _bincount_histograms(pixels: np.ndarray) -> np.ndarray:
+    """Per-column histograms of uint8 pixels, int64 ``(C, 256)``, with NumPy alone.
 
     Each chunk is flattened, column c is offset into bins ``[256 c, 256 c + 256)``,
-    and one ``bincount`` counts every value of every column; the sums follow from
-    the counts in int64, exactly.
+    and one ``bincount`` counts every value of every column.
     """
     n, n_channels = pixels.shape
     offsets = np.tile(np.arange(n_channels, dtype=np.intp) * 256, _ROWS_PER_CHUNK)
@@ -55,7 +55,18 @@ def _uint8_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size = flat.size
         np.add(flat, offsets[:size], out=index[:size])
         counts += np.bincount(index[:size], minlength=counts.size)
-    counts = counts.reshape(n_channels, 256)
+    return counts.reshape(n_channels, 256)
+
+
+def _uint8_sums(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-column sums of x and x**2 of uint8 pixels, from one histogram pass.
+
+    The histograms come from ``cv2.calcHist`` (or :func:`_bincount_histograms`); the
+    sums follow from the counts in int64, exactly.
+    """
+    counts = channel_histograms(pixels)  # OpenCV, when it is there
+    if counts is None:
+        counts = _bincount_histograms(pixels)
     values = np.arange(256, dtype=np.int64)
     return counts @ values, counts @ (values * values)
 
@@ -552,6 +563,15 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
 
     def _affine(self, X: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         axis = channel_axis(X.ndim, self.data_format)
+        if X.dtype == np.uint8 and X.ndim >= 2:
+            # the same float32 operations on the 256 possible values, then a lookup
+            table = np.repeat(np.arange(256, dtype=np.float32)[:, None], a.size, axis=1)
+            table *= a.astype(np.float32)
+            table += b.astype(np.float32)
+            out = apply_table(X, table.reshape(1, 256, a.size),
+                              channels_first=axis != X.ndim - 1)
+            if out is not None:
+                return out
         shape = [1] * X.ndim
         shape[axis] = -1
         out = X.astype(np.float32, copy=True)

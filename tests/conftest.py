@@ -44,3 +44,15 @@ def photo_files(tmp_path_factory, sample_photos) -> dict[str, list[str]]:
 def keras():
     """Keras, imported only by the tests that need it."""
     return pytest.importorskip("keras")
+
+
+@pytest.fixture(params=["opencv", "numpy"])
+def lut_backend(request, monkeypatch):
+    """Run a test with OpenCV's lookup tables and histograms, and again with NumPy alone."""
+    from skprep import _lut
+
+    if request.param == "numpy":
+        monkeypatch.setattr(_lut, "opencv", lambda: None)
+    else:
+        assert _lut.opencv() is not None, "opencv-python-headless is a dependency"
+    return request.param

@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skprep import KerasModeNormalizer, list_models, preprocess, unpreprocess
+from skprep import KerasModeNormalizer, _lut, list_models, preprocess, unpreprocess
 from skprep.exceptions import InputRangeWarning, InputShapeError, UnknownModelError
 
 RNG = np.random.default_rng(42)
@@ -22,7 +22,7 @@ ONE_PER_MODULE = list({spec.module: spec for spec in list_models()}.values())
 @pytest.mark.keras
 @pytest.mark.parametrize("spec", ONE_PER_MODULE, ids=lambda s: s.module)
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
-def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype):
+def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype, lut_backend):
     x = BATCH_U8.astype(dtype)
     keras_in = x.astype(np.float32)  # the documented way: Keras wants float input
     expected = np.asarray(spec.keras_preprocess_input()(keras_in.copy()))
@@ -38,7 +38,7 @@ def test_equals_keras_preprocess_input_for_every_family(keras, spec, dtype):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_channels_first_equals_keras(keras, mode):
+def test_channels_first_equals_keras(keras, mode, lut_backend):
     from keras.applications import imagenet_utils
 
     x = np.ascontiguousarray(BATCH_U8.transpose(0, 3, 1, 2)).astype(np.float32)
@@ -53,7 +53,7 @@ def test_channels_first_equals_keras(keras, mode):
 
 @pytest.mark.keras
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-def test_two_d_input_equals_keras(keras, mode):
+def test_two_d_input_equals_keras(keras, mode, lut_backend):
     from keras.applications import imagenet_utils
 
     x = BATCH_U8.reshape(-1, 3).astype(np.float32)
@@ -109,7 +109,7 @@ def test_inverse_transform_returns_rgb_pixels(mode, data_format):
     np.testing.assert_allclose(back, x, atol=1e-3)
 
 
-def test_uint8_lookup_path_equals_float_path_for_every_value():
+def test_uint8_lookup_path_equals_float_path_for_every_value(lut_backend):
     every_value = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
     every_value[:, 1] = every_value[::-1, 1]
     for mode in ("caffe", "tf", "torch", "none"):
@@ -118,7 +118,37 @@ def test_uint8_lookup_path_equals_float_path_for_every_value():
         )
 
 
-def test_non_contiguous_and_other_integer_input():
+def test_lookup_tables_are_used_for_contiguous_uint8():
+    table = np.zeros((1, 256, 3), np.float32)
+    table[0, :, 0] = np.arange(256)
+    x = np.ascontiguousarray(BATCH_U8)
+    got = _lut.apply_table(x, table)
+    assert got is not None and got.dtype == np.float32
+    np.testing.assert_array_equal(got[..., 0], x[..., 0])
+    np.testing.assert_array_equal(got[..., 1:], 0)
+    # not contiguous, not uint8: the caller's arithmetic does it
+    assert _lut.apply_table(x[:, ::2], table) is None
+    assert _lut.apply_table(x.astype(np.uint16), table) is None
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_caffe_flip_in_chunks_equals_keras(keras, monkeypatch, data_format):
+    """The RGB -> BGR reversal runs chunk by chunk; chunk edges change nothing."""
+    from keras.applications import imagenet_utils
+
+    monkeypatch.setattr(_lut, "_FLIP_CHUNK_PIXELS", 7)  # 105 pixels: 15 chunks, one partial
+    x = BATCH_U8 if data_format == "channels_last" else np.ascontiguousarray(
+        BATCH_U8.transpose(0, 3, 1, 2))
+    expected = imagenet_utils.preprocess_input(x.astype(np.float32), mode="caffe",
+                                               data_format=data_format)
+    got = preprocess(x, "caffe", data_format=data_format)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(x, BATCH_U8 if data_format == "channels_last"
+                                  else BATCH_U8.transpose(0, 3, 1, 2))
+
+
+def test_non_contiguous_and_other_integer_input(lut_backend):
     x = BATCH_U8[:, ::2, ::-1]
     np.testing.assert_array_equal(preprocess(x, "caffe"), preprocess(x.astype(np.float32), "caffe"))
     x16 = BATCH_U8.astype(np.uint16)

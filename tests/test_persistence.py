@@ -217,3 +217,28 @@ def test_not_a_bundle(tmp_path):
         skprep.load(tmp_path / "nope.skprep")
     with pytest.raises(ValueError, match="format must be"):
         skprep.save(StandardScaler(), tmp_path / "x", format="json")
+
+
+def test_forged_type_names_never_import_test_or_experimental_modules(tmp_path):
+    import sys
+
+    from bundle_craft import Entry, build_zip, manifest_for, read_members
+
+    path = skprep.save(StandardScaler().fit([[0.0], [1.0]]), tmp_path / "s.skprep")
+    members = read_members(Path(path).read_bytes())
+    manifest = json.loads(members.pop("manifest.json"))
+    inner = read_members(members["estimator.skops"])
+    for module in ("sklearn.experimental.enable_halving_search_cv", "sklearn.tests.test_base",
+                   "numpy.testing._private.utils", "skprep.conftest"):
+        sys.modules.pop(module, None)
+        schema = json.loads(inner["schema.json"])
+        schema["__module__"] = module
+        payload = build_zip([Entry(n, json.dumps(schema).encode() if n == "schema.json" else d)
+                             for n, d in inner.items()])
+        forged = {"estimator.skops": payload}
+        (tmp_path / "f.skprep").write_bytes(build_zip(
+            [Entry("manifest.json", json.dumps(manifest_for(manifest, forged)).encode()),
+             Entry("estimator.skops", payload)]))
+        with pytest.raises(BundleError, match=rf"not trusted: \['{module}\.StandardScaler'\]"):
+            skprep.load(tmp_path / "f.skprep")
+        assert module not in sys.modules

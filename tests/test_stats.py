@@ -231,6 +231,37 @@ def test_moments_of_different_channels_do_not_merge():
         rgb.merge(scaler.partial_moments(np.zeros((2, 3), np.uint8)))
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_uint8_transform_is_the_float32_arithmetic_bit_for_bit(lut_backend, data_format):
+    """The lookup table holds the float32 ``x * a + b`` of each value: same bits."""
+    x = RNG.integers(0, 256, size=(4, 9, 7, 3), dtype=np.uint8)
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    est = DatasetStatsStandardizer(data_format=data_format).fit(x)
+    axis = 1 if data_format == "channels_first" else -1
+    shape = [1] * x.ndim
+    shape[axis] = 3
+    a = (est.input_scale / est.scale_).astype(np.float32).reshape(shape)
+    b = (-est.mean_ / est.scale_).astype(np.float32).reshape(shape)
+    expected = x.astype(np.float32) * a + b
+    got = est.transform(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, est.transform(x.astype(np.float32)))
+
+
+def test_uint8_histograms_in_chunks_are_exact(lut_backend, monkeypatch):
+    from skprep import _lut
+
+    monkeypatch.setattr(_lut, "_HIST_CHUNK_PIXELS", 50)  # many chunks, the last one partial
+    x = RNG.integers(0, 256, size=(3, 11, 13, 3), dtype=np.uint8)
+    got = DatasetStatsStandardizer().fit(x)
+    pixels = x.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(got.mean_, pixels.mean(axis=0), rtol=1e-15)
+    np.testing.assert_allclose(got.var_, pixels.var(axis=0), rtol=1e-13)
+    assert got.n_samples_seen_ == 3
+
+
 # ------------------------------------------------ scikit-learn's constant-channel rule (issue 13)
 
 def _tiny_and_constant_table() -> np.ndarray:

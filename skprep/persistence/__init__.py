@@ -13,15 +13,25 @@ A bundle is a zip file:
 :func:`load` checks every checksum, warns on version skew, loads the skops payload with
 an explicit list of trusted types (scikit-learn's, numpy's and skprep's own), loads the
 Keras models with ``safe_mode=True``, and refuses pickle unless ``allow_pickle=True``.
+It reads boundedly: zip headers are compared with the manifest and a size cap before
+anything is decompressed, and members are hashed while they stream.
+
+``save(..., sign_with=private_key)`` also writes ``<bundle>.sig`` in OpenSSF
+model-signing's format (elliptic-curve key, offline); ``load(..., verify_with=public_key)``
+verifies it before reading anything.
 """
 
 from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, load, read_manifest, save
+from ._signing import signature_path, signature_status, verify_signature
 from ._walk import find_keras_extractors, iter_estimators
 
 __all__ = [
     "save",
     "load",
     "read_manifest",
+    "verify_signature",
+    "signature_status",
+    "signature_path",
     "find_keras_extractors",
     "iter_estimators",
     "BUNDLE_FORMAT",
