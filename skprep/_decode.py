@@ -296,6 +296,10 @@ def _png_key_in_pixel_units(img: Image.Image, data: bytes) -> None:
     as Pillow keeps only the high byte of each sample: that file is refused.
     """
     key = img.info.get("transparency")
+    if img.mode == "1" and isinstance(key, int) and key:
+        # a 1-bit key of 1 is the white pixel, 255 in mode "1" (Pillow < 12.1 kept the
+        # file's 1, which matched nothing; python-pillow/Pillow#9282)
+        img.info["transparency"] = 255
     if key is None or img.mode not in ("L", "RGB") or len(data) < 26:
         return
     depth, color = data[24], data[25]  # IHDR's bit depth and colour type
