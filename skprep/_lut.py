@@ -22,8 +22,8 @@ import numpy as np
 __all__ = ["opencv", "apply_table", "channel_histograms"]
 
 # pixels per cv2 call when the channels must be reversed first: the reversed uint8 chunk
-# (3 MiB) is the only temporary, instead of a reversed copy of the whole batch
-_FLIP_CHUNK_PIXELS = 1 << 20
+# (192 KiB, cache-sized) is the only temporary, instead of a reversed copy of the batch
+_FLIP_CHUNK_PIXELS = 1 << 16
 
 
 @functools.cache
@@ -57,7 +57,10 @@ def _channels_last(cv2, x: np.ndarray, table: np.ndarray, flip: bool) -> np.ndar
     for start in range(0, src.shape[0], _FLIP_CHUNK_PIXELS):
         chunk = src[start : start + _FLIP_CHUNK_PIXELS]
         reversed_chunk = buffer[: chunk.shape[0]]
-        np.copyto(reversed_chunk, chunk[..., ::-1])
+        if n_channels == 3:
+            cv2.cvtColor(chunk, cv2.COLOR_RGB2BGR, dst=reversed_chunk)
+        else:
+            np.copyto(reversed_chunk, chunk[..., ::-1])
         cv2.LUT(reversed_chunk, table, dst=dst[start : start + chunk.shape[0]])
     return out
 
