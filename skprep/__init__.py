@@ -30,6 +30,8 @@ _LAZY: dict[str, str] = {
     "InputRangeWarning": "exceptions",
     "KerasFeatureExtractor": "features",
     "make_image_pipeline": "pipelines",
+    "StreamingPipeline": "streaming",
+    "make_streaming_pipeline": "streaming",
     "save": "persistence",
     "load": "persistence",
     "read_manifest": "persistence",

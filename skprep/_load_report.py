@@ -26,6 +26,10 @@ class ImageLoadReport:
         Number of items in the batch.
     failures : sequence of ImageFailure
         One entry per failed item, in input order.
+    offset : int, default=0
+        Index of the batch's first item in the whole input, when the input is loaded
+        batch by batch (``ImageLoader.load(..., index_offset=...)``); failure indices
+        count in the whole input.
 
     Attributes
     ----------
@@ -40,7 +44,7 @@ class ImageLoadReport:
     n_failed : int
         Number of failed items.
     ok : ndarray of bool, shape (n_items,)
-        True for the rows that loaded.
+        True for the rows of the batch that loaded.
 
     Examples
     --------
@@ -56,6 +60,7 @@ class ImageLoadReport:
 
     n_items: int
     failures: Sequence[ImageFailure] = field(default_factory=tuple)
+    offset: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "failures", tuple(self.failures))
@@ -83,7 +88,7 @@ class ImageLoadReport:
     @property
     def ok(self) -> np.ndarray:
         mask = np.ones(self.n_items, dtype=bool)
-        mask[self.indices] = False
+        mask[[index - self.offset for index in self.indices]] = False
         return mask
 
     def to_frame(self):

@@ -8,18 +8,44 @@
 
 The bar is drawn by ``tqdm`` when it is installed (``pip install "skprep[progress]"``),
 else by a minimal built-in line on stderr.
+
+A whole pipeline shows one bar (:func:`progress_bar`, advanced by ``update(n)``): while it
+runs its steps inside :func:`quiet`, their own bars stay hidden.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["progress_wanted", "progress"]
+__all__ = ["progress_wanted", "progress", "progress_bar", "quiet"]
 
 T = TypeVar("T")
+
+# set by quiet(): the caller draws one bar for the whole work (per thread / context)
+_QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("skprep_progress_quiet",
+                                                              default=False)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Hide the bars of :func:`progress` in this thread while inside.
+
+    Examples
+    --------
+    >>> with quiet():
+    ...     progress_wanted(2)
+    False
+    """
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def progress_wanted(verbose: int | bool, stream=None) -> bool:
@@ -31,7 +57,7 @@ def progress_wanted(verbose: int | bool, stream=None) -> bool:
     (False, True)
     """
     level = int(verbose or 0)
-    if level <= 0:
+    if level <= 0 or _QUIET.get():
         return False
     if level >= 2:
         return True
@@ -40,23 +66,67 @@ def progress_wanted(verbose: int | bool, stream=None) -> bool:
     return bool(isatty and isatty())
 
 
-def _plain_bar(iterable: Iterable[T], total: int | None, desc: str, unit: str,
-               stream) -> Iterator[T]:
-    start = time.perf_counter()
-    done = 0
-    last = 0.0
-    for item in iterable:
-        yield item
-        done += 1
+class _PlainBar:
+    """The built-in bar: one line on ``stream``, redrawn at most twice a second."""
+
+    def __init__(self, total: int | None, desc: str, unit: str, stream) -> None:
+        self.total, self.desc, self.unit, self.stream = total, desc, unit, stream
+        self.done, self.start, self.last = 0, time.perf_counter(), 0.0
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
         now = time.perf_counter()
-        if now - last >= 0.5 or done == total:
-            last = now
-            rate = done / max(now - start, 1e-9)
-            of = f"/{total}" if total is not None else ""
-            stream.write(f"\r{desc}: {done}{of} {unit} ({rate:.1f} {unit}/s)")
-            stream.flush()
-    stream.write("\n")
-    stream.flush()
+        if now - self.last >= 0.5 or self.done == self.total:
+            self.last = now
+            rate = self.done / max(now - self.start, 1e-9)
+            of = f"/{self.total}" if self.total is not None else ""
+            self.stream.write(f"\r{self.desc}: {self.done}{of} {self.unit} "
+                              f"({rate:.1f} {self.unit}/s)")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _counted(iterable: Iterable[T], bar) -> Iterator[T]:
+    try:
+        for item in iterable:
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+def progress_bar(*, total: int | None, verbose: int | bool = 0, desc: str = "skprep",
+                 unit: str = "it"):
+    """A bar advanced by ``update(n)`` and ended by ``close()``, or None when not wanted.
+
+    Parameters
+    ----------
+    total : int or None
+        Number of units, for the percentage.
+    verbose : int or bool, default=0
+        See the module docstring.
+    desc, unit : str
+        Label of the bar and name of one unit.
+
+    Returns
+    -------
+    tqdm.tqdm, a built-in bar with the same ``update`` / ``close``, or None
+
+    Examples
+    --------
+    >>> progress_bar(total=10, verbose=0) is None
+    True
+    """
+    if not progress_wanted(verbose):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _PlainBar(total, desc, unit, sys.stderr)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
 
 
 def progress(iterable: Iterable[T], *, total: int | None = None, verbose: int | bool = 0,
@@ -84,10 +154,5 @@ def progress(iterable: Iterable[T], *, total: int | None = None, verbose: int | 
     >>> list(progress(range(3), verbose=0))
     [0, 1, 2]
     """
-    if not progress_wanted(verbose):
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _plain_bar(iterable, total, desc, unit, sys.stderr)
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr)
+    bar = progress_bar(total=total, verbose=verbose, desc=desc, unit=unit)
+    return iterable if bar is None else _counted(iterable, bar)

@@ -15,15 +15,14 @@ TensorFlow is imported only by the subcommands that run a model.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .exceptions import CLIError, PickleRefusedError
+from .exceptions import MAX_LISTED_FAILURES, CLIError, ImageLoadError, PickleRefusedError
 
 __all__ = ["main", "collect_images", "IMAGE_EXTENSIONS"]
 
@@ -79,11 +78,6 @@ def collect_images(items: Sequence[str]) -> list[str]:
     return paths
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _verbose(args: argparse.Namespace) -> int:
     """--progress forces a bar (2), --no-progress hides it (0); default: on a terminal (1)."""
     return {True: 2, False: 0, None: 1}[args.progress]
@@ -128,35 +122,61 @@ def _layer(text: str | None) -> str | int | None:
 
 def _write_table(path: str, paths: list[str], values: Any, columns: list[str]) -> None:
     """Write rows (path + columns) to .npz, .csv or .parquet, by the file extension."""
-    import numpy as np
+    from ._tables import TableWriter
 
-    suffix = Path(path).suffix.lower()
-    values = np.asarray(values)
-    if values.ndim == 1:
-        values = values[:, None]
-    if suffix == ".npz":
-        np.savez(path, features=values, paths=np.asarray(paths), columns=np.asarray(columns))
-    elif suffix == ".csv" or path == "-":
-        stream = sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
-        try:
-            writer = csv.writer(stream)
-            writer.writerow(["path", *columns])
-            for name, row in zip(paths, values.tolist(), strict=True):
-                writer.writerow([name, *row])
-        finally:
-            if stream is not sys.stdout:
-                stream.close()
-    elif suffix == ".parquet":
-        try:
-            import pandas as pd
-        except ImportError:
-            raise CLIError("writing .parquet needs pandas and pyarrow: pip install pandas "
-                           "pyarrow, or write .npz / .csv") from None
-        frame = pd.DataFrame(values, columns=columns).infer_objects()
-        frame.insert(0, "path", paths)
-        frame.to_parquet(path, index=False)
-    else:
-        raise CLIError(f"output {path!r}: the extension must be .npz, .parquet or .csv")
+    try:
+        writer = TableWriter(path, columns)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    writer.write(paths, values)
+    writer.close()
+
+
+def _stream_table(output: str, batches, paths: list[str], args: argparse.Namespace,
+                  rows_of) -> tuple[int, int]:
+    """Write each batch as it comes: ``batches`` yields ``(start, outputs, failures)``,
+    ``rows_of(outputs)`` gives ``(values, columns)``. One warning line per failed image.
+    Returns (rows written, failures); an error removes the partial output."""
+    from ._tables import TableWriter
+
+    writer, n_failed = None, 0
+    verb = "skipped" if args.on_error == "skip" else "filled"
+    try:
+        for start, outputs, failures in batches:
+            values, columns = rows_of(outputs)
+            if writer is None:
+                writer = TableWriter(output, columns, errors=True)
+            errors = {}
+            for failure in failures:
+                errors[failure.index - start] = f"{failure.error_type}: {failure.message}"
+                print(f"skprep: warning: {verb} image {failure.index} ({failure.source}): "
+                      f"{failure.message}", file=sys.stderr)
+            writer.write(paths[start:start + len(values)], values, errors,
+                         skip=args.on_error == "skip")
+            n_failed += len(failures)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return (writer.close() if writer is not None else 0), n_failed
+
+
+def _failure_status(n_failed: int, n_total: int, args: argparse.Namespace) -> int:
+    """Print the summary of failed images; exit status 1 when none loaded, else 0."""
+    if not n_failed:
+        return 0
+    verb = "skipped" if args.on_error == "skip" else "filled"
+    print(f"skprep: warning: {n_failed} of {n_total} image(s) could not be loaded and were "
+          f"{verb}; the output lists them with their error", file=sys.stderr)
+    if n_failed == n_total:
+        print("skprep: error: no image could be loaded", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stream_batch(batch_size: int) -> int:
+    """Images loaded per streamed batch: eight forward passes of ``batch_size``."""
+    return 8 * batch_size
 
 
 def _check_output(path: str | None, allowed: tuple[str, ...]) -> None:
@@ -237,27 +257,27 @@ def _build_feature_steps(args: argparse.Namespace):
 def _cmd_features(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ._progress import progress
+    from .streaming import StreamingPipeline
 
     _check_output(args.output, (".npz", ".parquet", ".csv"))
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     paths = collect_images(args.images)
     loader, normalizer, extractor = _build_feature_steps(args)
-    n_chunks = -(-len(paths) // args.batch_size)
-    outputs = []
-    for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
-                          verbose=_verbose(args), desc="features", unit="batch"):
-        pixels = loader.transform(list(batch))
-        if normalizer is not None:
-            pixels = normalizer.fit_transform(pixels)  # stateless: fit only checks the shape
-        outputs.append(extractor.transform(pixels))
-    features = np.concatenate(outputs)
+    loader.set_params(on_error="raise" if args.on_error == "raise" else "fill").fit()
+    if normalizer is not None:  # stateless: fit only resolves the mode and checks the shape
+        normalizer.fit(np.zeros((1, *loader.target_size, loader.n_channels_), np.uint8))
+    extractor.set_params(verbose=_verbose(args))  # the pipeline's one bar, over images
+    body = StreamingPipeline([("loader", loader), ("normalizer", normalizer or "passthrough"),
+                              ("extractor", extractor)],
+                             batch_size=_stream_batch(args.batch_size))
     columns = [str(name) for name in extractor.get_feature_names_out()]
-    _write_table(args.output, paths, features, columns)
-    print(f"wrote {features.shape[0]} x {features.shape[1]} features to {args.output}",
-          file=sys.stderr)
-    return 0
+    n_rows, n_failed = _stream_table(
+        args.output, body.iter_transform(paths, return_failures=True), paths, args,
+        lambda features: (features, columns))
+    kept = n_rows - (n_failed if args.on_error == "skip" else 0)
+    print(f"wrote {kept} x {len(columns)} features to {args.output}", file=sys.stderr)
+    return _failure_status(n_failed, len(paths), args)
 
 
 def _load_bundle(path: str, allow_pickle: bool, verify_with: str | None = None):
@@ -283,50 +303,55 @@ def _load_bundle(path: str, allow_pickle: bool, verify_with: str | None = None):
                        "pass --allow-pickle if you trust it") from exc
 
 
+def _predict_body(pipe: Any, args: argparse.Namespace):
+    """(streaming body, head) of a bundle: the loader follows --on-error and --progress."""
+    from .images import ImageLoader
+    from .streaming import StreamingPipeline
+
+    if not (hasattr(pipe, "steps") and len(pipe.steps) > 1):
+        return None, pipe
+    head = pipe.steps[-1][1]
+    body = StreamingPipeline(list(pipe.steps[:-1]), batch_size=_stream_batch(args.batch_size))
+    first = body.steps[0][1]
+    if isinstance(first, ImageLoader):
+        first.set_params(on_error="raise" if args.on_error == "raise" else "fill",
+                         verbose=_verbose(args))
+    return body, head
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
-
-    from ._progress import progress
 
     _check_output(args.output, (".csv", ".parquet"))
     paths = collect_images(args.images)
     pipe = _load_bundle(args.bundle, args.allow_pickle, args.verify_with)
     if args.batch_size <= 0:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
-    labels, probas = [], []
-    has_proba = hasattr(pipe, "predict_proba")
-    # run the preprocessing and the backbone once per batch, then both head methods
-    if hasattr(pipe, "steps") and len(pipe.steps) > 1:
-        body, head = pipe[:-1], pipe.steps[-1][1]
-    else:
-        body, head = None, pipe
+    body, head = _predict_body(pipe, args)
     if not hasattr(head, "predict"):
         raise CLIError(f"the bundle's last step ({type(head).__name__}) has no predict method; "
                        "for a feature pipeline use `skprep features`")
-    n_chunks = -(-len(paths) // args.batch_size)
-    for batch in progress(_chunks(paths, args.batch_size), total=n_chunks,
-                          verbose=_verbose(args), desc="predict", unit="batch"):
-        features = body.transform(list(batch)) if body is not None else list(batch)
-        labels.append(np.asarray(head.predict(features)))
+    has_proba = hasattr(pipe, "predict_proba")
+    classes = getattr(pipe, "classes_", None)
+
+    def rows_of(features: Any) -> tuple[Any, list[str]]:
+        labels = np.asarray(head.predict(features))
+        columns = (["prediction"] if labels.ndim == 1
+                   else [f"prediction{i}" for i in range(labels.shape[1])])
+        parts = [labels.reshape(len(labels), -1).astype(object)]
         if has_proba:
-            probas.append(np.asarray(head.predict_proba(features)))
-    predictions = np.concatenate(labels)
-    columns = ["prediction"]
-    if predictions.ndim == 1:
-        table: list[Any] = [predictions.tolist()]
-    else:
-        columns = [f"prediction{i}" for i in range(predictions.shape[1])]
-        table = [col.tolist() for col in predictions.T]
-    if has_proba:
-        proba = np.concatenate(probas)
-        classes = getattr(pipe, "classes_", range(proba.shape[1]))
-        columns += [f"proba_{c}" for c in classes]
-        table += [col.tolist() for col in proba.T]
-    rows = np.empty((len(paths), len(columns)), dtype=object)
-    for j, col in enumerate(table):
-        rows[:, j] = col
-    _write_table(args.output or "-", paths, rows, columns)
-    return 0
+            proba = np.asarray(head.predict_proba(features))
+            columns += [f"proba_{c}" for c in
+                        (classes if classes is not None else range(proba.shape[1]))]
+            parts.append(proba.astype(object))
+        return np.concatenate(parts, axis=1), columns
+
+    batches = (body.iter_transform(paths, return_failures=True) if body is not None else
+               ((start, paths[start:start + args.batch_size], [])
+                for start in range(0, len(paths), args.batch_size)))
+    output = args.output or "-"
+    _, n_failed = _stream_table(output, batches, paths, args, rows_of)
+    return _failure_status(n_failed, len(paths), args)
 
 
 def _describe(value: Any) -> str:
@@ -413,6 +438,11 @@ def _parent_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]
                      help="always show a progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false",
                      help="never show a progress bar")
+    run.add_argument("--on-error", choices=["skip", "fill", "raise"], default="skip",
+                     help="an image that cannot be loaded: skip it (default; a warning line, "
+                     "and the output lists it with its error and no values), fill it (values "
+                     "of a blank image, listed too), or raise (stop, write nothing, exit 1). "
+                     "Exit status 1 when no image loaded")
     return common, run
 
 
@@ -455,7 +485,8 @@ def _add_features(sub, parents: list[argparse.ArgumentParser]) -> None:
     feats.add_argument("--layer", help="name or index of the layer to read (default: the top)")
     feats.add_argument("--pooling", default="avg", choices=["avg", "max", "flatten", "none"],
                        help="how spatial maps become a vector (default: avg)")
-    feats.add_argument("--batch-size", type=int, default=32, help="images per batch (32)")
+    feats.add_argument("--batch-size", type=int, default=32,
+                       help="images per forward pass (32); 8 batches are loaded at a time")
     feats.add_argument("--input-size", help="N or H,W (default: the model's)")
     feats.add_argument("--mode", choices=["caffe", "tf", "torch", "none"],
                        help="override the preprocessing mode (default: the model's)")
@@ -473,7 +504,8 @@ def _add_predict(sub, parents: list[argparse.ArgumentParser]) -> None:
     _add_images_argument(pred)
     pred.add_argument("-o", "--output", help="output file (.csv or .parquet); default: CSV "
                       "on stdout")
-    pred.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
+    pred.add_argument("--batch-size", type=int, default=64,
+                      help="images per batch (64); 8 batches are loaded at a time")
     _add_allow_pickle(pred)
     _add_verify_with(pred, "refuse the bundle unless it verifies with")
     pred.set_defaults(func=_cmd_predict)
@@ -544,6 +576,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, ImageLoadError) and len(exc.failures) > 1:  # name every file
+            listed = exc.failures[:MAX_LISTED_FAILURES]
+            message += " " + "; ".join(str(failure) for failure in listed) + (
+                f"; ... and {len(exc.failures) - len(listed)} more"
+                if len(exc.failures) > len(listed) else "")
         print(f"skprep: error: {message} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1

@@ -358,7 +358,7 @@ default="bilinear"
 
     # ------------------------------------------------------------------ loading
 
-    def load(self, X: Any, *, return_report: bool = False):
+    def load(self, X: Any, *, return_report: bool = False, index_offset: int = 0):
         """Load the items of X into one batch, optionally with a failure report.
 
         Parameters
@@ -369,6 +369,9 @@ default="bilinear"
             Also return an :class:`ImageLoadReport`. When True, no
             :class:`~skprep.exceptions.ImageLoadWarning` is issued for filled rows: the
             report is in your hands.
+        index_offset : int, default=0
+            Position of X's first item in a larger input that is loaded batch by batch:
+            errors, warnings and the report give indices in that whole input.
 
         Returns
         -------
@@ -388,12 +391,13 @@ default="bilinear"
         items = _as_items(X)
         ensure_plugins()
         results, errors = self._decode_all(items, opts)
+        errors = {index + index_offset: error for index, error in errors.items()}
         failures = [
-            ImageFailure(index, describe_item(items[index]), classify(errors[index]).__name__,
-                         cause_text(errors[index]))
+            ImageFailure(index, describe_item(items[index - index_offset]),
+                         classify(errors[index]).__name__, cause_text(errors[index]))
             for index in sorted(errors)
         ]
-        report = ImageLoadReport(len(items), failures)
+        report = ImageLoadReport(len(items), failures, offset=index_offset)
         self._raise_for_failures(failures, errors, len(items))
         batch = self._assemble(results, opts, len(items))
         if return_report:

@@ -14,6 +14,7 @@ from .features import KerasFeatureExtractor
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
 from .registry import get_model_spec, parse_input_size
+from .streaming import StreamingPipeline
 
 __all__ = ["make_image_pipeline"]
 
@@ -30,6 +31,10 @@ def make_image_pipeline(
     **overrides: Any,
 ) -> Pipeline:
     """Build the image pipeline of a registry model: paths in, features or predictions out.
+
+    Without ``augment``, the pipeline is a :class:`~skprep.StreamingPipeline`: images run
+    through the steps batch by batch (``batch_size=256``, loading the next batch while the
+    model runs), in bounded memory, with the results of a plain ``Pipeline``.
 
     Steps (named): ``"loader"`` (:class:`~skprep.ImageLoader` at the model's input size),
     ``"normalizer"`` (:class:`~skprep.KerasModeNormalizer` with the model's own mode; a
@@ -64,8 +69,11 @@ def make_image_pipeline(
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
-        An ``imblearn.pipeline.Pipeline`` (a subclass) when ``augment`` is given.
+    StreamingPipeline or imblearn.pipeline.Pipeline
+        A ``StreamingPipeline`` (a ``sklearn.pipeline.Pipeline`` subclass; ``batch_size=``
+        and ``prefetch=`` are accepted here as overrides too); an
+        ``imblearn.pipeline.Pipeline`` when ``augment`` is given (a sampler changes the
+        rows in ``fit``: such a pipeline does not stream).
 
     Raises
     ------
@@ -94,7 +102,7 @@ def make_image_pipeline(
     ]
     if head is not None:
         steps.append(("head", head))
-    pipeline_class = Pipeline
+    pipeline_class: type[Pipeline] = StreamingPipeline
     if augment is not None:
         steps.insert(1, ("augment", augment))
         # samplers run in fit only: imbalanced-learn's Pipeline is the ecosystem's rule

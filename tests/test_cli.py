@@ -128,13 +128,15 @@ def test_features_end_to_end_csv_with_paths_and_forced_bar(image_dir, vgg_weight
                      "--input-size", "32", "--pooling", "max", "--batch-size", "3",
                      "--progress", "-o", str(out))
     assert result.returncode == 0, result.stderr
-    assert "3/3" in result.stderr  # --progress forces the bar into a pipe
+    assert "8/8" in result.stderr and "img/s" in result.stderr  # one bar, over images
     with open(out, newline="") as fh:
         rows = list(csv.reader(fh))
     header, rows = rows[0], rows[1:]
     expected_paths = sorted(str(p) for p in image_dir.rglob("*") if p.suffix in (".png", ".jpg"))
     assert [row[0] for row in rows] == expected_paths and len(rows) == 8
-    assert header[0] == "path" and len(header) == 1 + 512
+    assert header[0] == "path" and len(header) == 1 + 512 + 1 and header[-1] == "error"
+    assert all(row[-1] == "" for row in rows)  # every image loaded
+    rows = [row[:-1] for row in rows]
     got = np.array([[float(v) for v in row[1:]] for row in rows], dtype=np.float32)
 
     # the same thing by hand: Pillow resize, caffe preprocessing, the VGG16, global max pool

@@ -31,8 +31,10 @@ FIT_DATA = {
     "TextVectorizer": DOCS,
     "SequencePadder": [[1, 2], [3]],
     "ImageAugmenter": IMAGES,
+    "StreamingPipeline": [[1, 2], [3]],
 }
-BASE = {"KerasModeNormalizer": {"mode": "tf"}}
+BASE = {"KerasModeNormalizer": {"mode": "tf"},
+        "StreamingPipeline": {"steps": [("pad", skprep.SequencePadder())]}}
 
 
 class _Invalid:
@@ -59,14 +61,15 @@ def test_every_public_estimator_is_walked():
 def test_every_invalid_parameter_raises_skprep_and_sklearn_invalid_parameter_error(cls):
     base = cls(**BASE.get(cls.__name__, {}))
     names = sorted(base.get_params(deep=False))
-    assert names == sorted(cls._parameter_constraints)
+    constraints = base._parameter_constraints
+    assert names == sorted(constraints)
     for name in names:
         est = clone(base).set_params(**{name: _Invalid()})
         with pytest.raises(SkprepError) as info:
             est.fit(FIT_DATA[cls.__name__])
         error = info.value
         assert isinstance(error, (ValueError, TypeError)), (cls.__name__, name, error)
-        if cls._parameter_constraints[name] != "no_validation":
+        if constraints[name] != "no_validation":
             assert isinstance(error, InvalidParameterError)
             assert isinstance(error, SklearnInvalidParameterError)  # sklearn's checks see it
             assert f"'{name}' parameter of {cls.__name__}" in str(error)
@@ -77,6 +80,12 @@ def _distributed(name: str):
     import skprep.distributed
 
     return getattr(skprep.distributed, name)
+
+
+def _streaming():
+    import skprep.streaming
+
+    return skprep.streaming
 
 
 def _bag(items, **kwargs):
@@ -113,6 +122,7 @@ def _bad_calls():
         ("read_manifest-missing", lambda: skprep.read_manifest(ROOT / "no_such.skprep"),
          ValueError),
         ("pad_sequences-dtype", lambda: pad_sequences([[1]], dtype=_Invalid()), TypeError),
+        ("register_stateless_step", lambda: _streaming().register_stateless_step(1), TypeError),
         ("to_keras", lambda: pytest.importorskip("keras") and to_keras(object()), ValueError),
         ("register_converter-class", lambda: register_converter(1, print), TypeError),
         ("register_converter-fn", lambda: register_converter(int, 1), TypeError),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import dask
@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import (
     ImageFailure,
-    ImageLoadError,
     ImageLoadWarning,
     InputShapeError,
     InvalidArgumentError,
@@ -112,26 +111,13 @@ def _leading_loader(pipeline: Any) -> tuple[ImageLoader | None, Any]:
     return None, pipeline
 
 
-def _reindexed(err: ImageLoadError, offset: int) -> ImageLoadError:
-    """The same error with indices counted in the whole collection, not the partition."""
-    failures = [replace(f, index=f.index + offset) for f in err.failures]
-    if len(failures) == 1 and err.index is not None:
-        return type(err)(failures[0].message, index=failures[0].index,
-                         source=failures[0].source)
-    return ImageLoadError(failures=failures)
-
-
 def _apply(pipeline: Any, items: Any, offset: int, method: str) -> tuple[Any, list]:
     """Run ``method`` on one partition; failures carry global indices."""
     loader, rest = _leading_loader(pipeline)
     if loader is None:
         return getattr(pipeline, method)(items), []
-    try:
-        batch, report = loader.load(items, return_report=True)
-    except ImageLoadError as err:
-        raise _reindexed(err, offset) from err.__cause__
-    failures = [replace(f, index=f.index + offset) for f in report.failures]
-    return (batch if rest is None else getattr(rest, method)(batch)), failures
+    batch, report = loader.load(items, return_report=True, index_offset=offset)
+    return (batch if rest is None else getattr(rest, method)(batch)), list(report.failures)
 
 
 def _empty_output(kind: str, meta: Any) -> Any:
