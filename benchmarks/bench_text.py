@@ -14,6 +14,12 @@ Modes: ``int`` (``output_sequence_length=32``), ``count`` and ``tf_idf``
 documents in ``int`` mode; the first 5000 in the bag modes, whose Keras output is
 produced in chunks of 5000 documents to bound memory).
 
+The legacy tokenizer, same documents: ``KerasTokenizer(num_words=10000,
+oov_token="<OOV>").fit(docs).transform(docs)`` (and ``fit_transform``) against
+``tf_keras.preprocessing.text.Tokenizer``'s ``fit_on_texts`` + ``texts_to_sequences``;
+the sequences and ``word_index`` are checked to be equal. Target: >= 3x. Wall and CPU
+(process) seconds are both reported: on a shared machine the CPU time is the steadier.
+
 Usage: ``python benchmarks/bench_text.py [--quick]``; writes
 ``benchmarks/results/text.json``.
 """
@@ -110,6 +116,66 @@ def run_mode(keras, docs: list[str], mode: str, repeats: int) -> dict:
     return row
 
 
+def _timed_cpu(fn, repeats: int) -> tuple[float, float, object]:
+    """(median wall seconds, median process CPU seconds, last result)."""
+    walls, cpus, out = [], [], None
+    for _ in range(repeats):
+        out = None
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def run_tokenizer(docs: list[str], repeats: int) -> dict | None:
+    """KerasTokenizer against tf_keras' legacy Tokenizer: fit, then sequences."""
+    try:
+        from tf_keras.preprocessing.text import Tokenizer
+    except ImportError:  # tf-keras is a dev dependency
+        print("tokenizer: tf_keras is not installed, skipped", flush=True)
+        return None
+    from skprep import KerasTokenizer
+
+    kwargs = {"num_words": 10000, "oov_token": "<OOV>"}
+
+    def keras_way():
+        tok = Tokenizer(**kwargs)
+        tok.fit_on_texts(docs)
+        return tok.texts_to_sequences(docs), tok.word_index
+
+    def skprep_way():
+        tok = KerasTokenizer(**kwargs).fit(docs)
+        return tok.transform(docs), tok.word_index
+
+    def skprep_fit_transform():
+        return KerasTokenizer(**kwargs).fit_transform(docs)
+
+    t_keras, c_keras, (theirs, their_index) = _timed_cpu(keras_way, repeats)
+    t_sk, c_sk, (ours, our_index) = _timed_cpu(skprep_way, repeats)
+    t_ft, c_ft, ours_ft = _timed_cpu(skprep_fit_transform, repeats)
+    equal = ours == theirs == ours_ft and list(our_index.items()) == list(their_index.items())
+    return {"n_docs": len(docs), "keras_s": t_keras, "skprep_s": t_sk,
+            "skprep_fit_transform_s": t_ft, "keras_over_skprep": t_keras / t_sk,
+            "keras_over_skprep_fit_transform": t_keras / t_ft, "keras_cpu_s": c_keras,
+            "skprep_cpu_s": c_sk, "skprep_fit_transform_cpu_s": c_ft,
+            "cpu_keras_over_skprep": c_keras / c_sk,
+            "cpu_keras_over_skprep_fit_transform": c_keras / c_ft, "equal_to_keras": equal}
+
+
+def _print_tokenizer(row: dict) -> None:
+    print("\n| KerasTokenizer | docs | skprep fit+transform s | skprep fit_transform s | "
+          "tf_keras Tokenizer s | tf_keras / skprep | tf_keras / skprep fit_transform | "
+          "equal |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, suffix in (("wall", "_s"), ("CPU", "_cpu_s")):
+        ratio = "cpu_keras_over_skprep" if kind == "CPU" else "keras_over_skprep"
+        print(f"| {kind} | {row['n_docs']} | {row['skprep' + suffix]:.2f} | "
+              f"{row['skprep_fit_transform' + suffix]:.2f} | {row['keras' + suffix]:.2f} | "
+              f"{row[ratio]:.2f}x | {row[ratio + '_fit_transform']:.2f}x | "
+              f"{row['equal_to_keras']} |")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (< 60 s)")
@@ -124,10 +190,13 @@ def main(argv=None) -> dict:
         # Keras' tf_idf adapt runs tf.unique document by document (minutes at 100k): once
         rows.append(run_mode(keras, docs, mode, 1 if mode == "tf_idf" else repeats))
         print(f"{mode}: {json.dumps(rows[-1])}", flush=True)
+    tokenizer = run_tokenizer(docs, repeats)
+    if tokenizer is not None:
+        print(f"tokenizer: {json.dumps(tokenizer)}", flush=True)
     report = {
         "benchmark": "text", "quick": args.quick, "keras": keras.__version__,
         "python": platform.python_version(), "machine": platform.machine(),
-        "cpu_count": os.cpu_count(), "rows": rows,
+        "cpu_count": os.cpu_count(), "rows": rows, "tokenizer": tokenizer,
     }
     print("| mode | docs | skprep fit+transform s | skprep fit_transform s | Keras adapt+call s"
           " | Keras / skprep | sklearn s | sklearn / skprep | equal to Keras |")
@@ -138,6 +207,8 @@ def main(argv=None) -> dict:
         print(f"| {r['mode']} | {r['n_docs']} | {r['skprep_s']:.2f} | "
               f"{r['skprep_fit_transform_s']:.2f} | {r['keras_s']:.2f} | "
               f"{r['keras_over_skprep']:.2f}x | {cv} | {r['equal_to_keras']} |")
+    if tokenizer is not None:
+        _print_tokenizer(tokenizer)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
     print(f"wrote {RESULTS}")

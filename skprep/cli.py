@@ -254,6 +254,22 @@ def _build_feature_steps(args: argparse.Namespace):
     return ImageLoader(target_size=tuple(size)), normalizer, extractor
 
 
+def _check_feature_steps(loader, normalizer, extractor) -> None:
+    """check_pipeline on the command's steps: findings on stderr. The extractor's own
+    first-batch check stays on only when the steps agree (one report per mistake)."""
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    steps = [("loader", loader), ("normalizer", normalizer), ("extractor", extractor)]
+    # the steps are fitted as the images stream: what is fitted is not a finding here
+    findings = [f for f in check_pipeline(Pipeline([s for s in steps if s[1] is not None]))
+                if f.severity != "info" and not f.code.endswith("-not-fitted")]
+    for finding in findings:
+        print(f"skprep: warning: {finding}", file=sys.stderr)
+    extractor.set_params(check_input=not findings)
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -264,6 +280,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be a positive integer; got {args.batch_size}")
     paths = collect_images(args.images)
     loader, normalizer, extractor = _build_feature_steps(args)
+    _check_feature_steps(loader, normalizer, extractor)
     loader.set_params(on_error="raise" if args.on_error == "raise" else "fill").fit()
     if normalizer is not None:  # stateless: fit only resolves the mode and checks the shape
         normalizer.fit(np.zeros((1, *loader.target_size, loader.n_channels_), np.uint8))
@@ -360,6 +377,52 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _load_quietly(path: str, allow_pickle: bool):
+    """_load_bundle without skprep.load's preprocessing warning: info lists the findings."""
+    import warnings
+
+    from .exceptions import PreprocessingMismatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreprocessingMismatchWarning)
+        return _load_bundle(path, allow_pickle)
+
+
+def _preprocessing_findings(pipe: Any) -> list[dict] | None:
+    """check_pipeline's findings as dicts; None for an estimator that is not a Pipeline."""
+    import dataclasses
+
+    from sklearn.pipeline import Pipeline
+
+    from .guard import check_pipeline
+
+    if not isinstance(pipe, Pipeline):
+        return None
+    return [dataclasses.asdict(finding) for finding in check_pipeline(pipe)]
+
+
+def _print_steps(info: dict[str, Any]) -> None:
+    """The steps of ``skprep info`` and their parameters, then the preprocessing findings."""
+    if "steps" in info:
+        print("steps:")
+        for step in info["steps"]:
+            print(f"  {step['name']}: {step['class']}")
+            for key, value in step["params"].items():
+                print(f"    {key} = {value}")
+    _print_findings(info.get("preprocessing"))
+
+
+def _print_findings(findings: list[dict] | None) -> None:
+    if findings is None:
+        return
+    if not findings:
+        print("preprocessing: ok (the steps agree with the model)")
+        return
+    print("preprocessing:")
+    for finding in findings:
+        print(f"  [{finding['severity']}] {finding['code']}: {finding['message']}")
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import zipfile
 
@@ -381,7 +444,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         status = 1
     else:
         try:
-            pipe = _load_bundle(args.bundle, args.allow_pickle)
+            pipe = _load_quietly(args.bundle, args.allow_pickle)
             info["checksum"] = ("ok (every member matches its sha256)" if bundle
                                 else "n/a (no header)")
         except BundleIntegrityError as exc:  # still show what the manifest says
@@ -396,11 +459,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
              if hasattr(step, "get_params") else {}}
             for name, step in steps
         ]
+        info["preprocessing"] = _preprocessing_findings(pipe)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return status
     for key, value in info.items():
-        if key == "steps":
+        if key in ("steps", "preprocessing"):
             continue
         if isinstance(value, dict):
             print(f"{key}:")
@@ -410,12 +474,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{key}: {json.dumps(value, default=str)}")
         else:
             print(f"{key}: {value}")
-    if "steps" in info:
-        print("steps:")
-        for step in info["steps"]:
-            print(f"  {step['name']}: {step['class']}")
-            for key, value in step["params"].items():
-                print(f"    {key} = {value}")
+    _print_steps(info)
     if status:
         failed = "signature" if info["signature"].startswith("INVALID") else "checksum"
         print(f"skprep: error: {args.bundle!r} failed its {failed}: do not use it",

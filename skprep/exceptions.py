@@ -49,6 +49,9 @@ __all__ = [  # noqa: F822 (InvalidParameterError: made on first access)
     "MAX_LISTED_FAILURES",
     "failure_lines",
     "summarize_failures",
+    "PreprocessingFinding",
+    "PreprocessingMismatchError",
+    "PreprocessingMismatchWarning",
 ]
 
 #: A message lists at most this many failed items; the rest are counted.
@@ -292,6 +295,79 @@ class BundleSignatureError(BundleError):
 
 class BundleUnsafeModelError(BundleError, UnsafeModelError):
     """A Keras model inside a bundle holds code that ``safe_mode=True`` refuses."""
+
+
+# ---------------------------------------------------------------- preprocessing checks
+
+#: severities of a PreprocessingFinding, weakest first
+SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class PreprocessingFinding:
+    """One disagreement between a pipeline's preprocessing and its model.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier of the kind of finding (``"normalizer-mode-mismatch"``, ...).
+    severity : {"info", "warning", "error"}
+        ``"error"``: the model gets input it was not trained on; ``"warning"``: likely
+        wrong; ``"info"``: allowed, but worth knowing (a non-default input size).
+    steps : tuple of str
+        Names of the pipeline steps involved (``"outer__inner"`` inside nested pipelines).
+    message : str
+        What is wrong and what the model expects, ending with the fix.
+    fix : str
+        The one-line fix on its own.
+    """
+
+    code: str
+    severity: str
+    steps: tuple[str, ...]
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.code}: {self.message}"
+
+
+def _findings_text(head: str, findings: Sequence[PreprocessingFinding]) -> str:
+    return "\n".join([head, *(f"  - {finding}" for finding in findings)])
+
+
+class PreprocessingMismatchError(SkprepError, ValueError):
+    """A pipeline's preprocessing does not fit its model (``check_pipeline(raise_on=...)``).
+
+    Attributes
+    ----------
+    findings : list of PreprocessingFinding
+        Every finding of the check, the ones that caused the error included.
+    """
+
+    def __init__(self, findings: Sequence[PreprocessingFinding], head: str | None = None) -> None:
+        self.findings = list(findings)
+        super().__init__(_findings_text(
+            head or f"{len(self.findings)} preprocessing problem(s) in the pipeline:",
+            self.findings,
+        ))
+
+    def __reduce__(self):
+        return (type(self), (self.findings, str(self).split("\n", 1)[0]))
+
+
+class PreprocessingMismatchWarning(SkprepWarning):
+    """The input or the steps of a pipeline do not match what its model expects.
+
+    Attributes
+    ----------
+    findings : list of PreprocessingFinding
+        What was found.
+    """
+
+    def __init__(self, message: str, findings: Sequence[PreprocessingFinding] = ()) -> None:
+        super().__init__(message)
+        self.findings = list(findings)
 
 
 class InvalidArgumentError(SkprepError, ValueError):

@@ -39,6 +39,7 @@ from .exceptions import (
     SkprepError,
     WeightsUnavailableError,
 )
+from .guard import extractor_expectation, layout_of, warn_on_input
 from .normalize import mode_affine
 from .registry import get_model_spec
 
@@ -164,6 +165,14 @@ class KerasFeatureExtractor(SkprepTransformer):
         run on load). Set False only for models you trust.
     verbose : int, default=0
         0: silent; 1: a progress bar over batches on a terminal; 2: always a bar.
+    check_input : bool, default=True
+        On the first batch ``transform`` sees, compare the input's range and per-channel
+        statistics with what the model's preprocessing mode makes of natural images,
+        and warn once (:class:`~skprep.exceptions.PreprocessingMismatchWarning`) naming
+        the likely mistake (raw pixels, ``/ 255``, another model's mode) and the fix.
+        One pass over that batch; nothing afterwards. Checked for registry models and
+        for a ``keras.Model`` named like one (``keras.applications`` models are);
+        silent for other models. See :func:`skprep.check_input_statistics`.
     random_state : int, RandomState instance or None, default=None
         Seeds the random weights of a registry model built with ``weights=None``
         (scikit-learn's meaning): an int gives the same network, hence the same
@@ -183,6 +192,12 @@ class KerasFeatureExtractor(SkprepTransformer):
         Canonical registry name, or None for a user model.
     preprocessing_mode_ : str or None
         The registry model's Keras preprocessing mode, or None for a user model.
+    expected_input_model_ : str or None
+        The registry model whose preprocessing the input is checked against: the
+        registry name, or the one a ``keras.Model`` is named after; None: not checked.
+    expected_input_mode_ : str or None
+        The mode the input should be in (``"none"``: raw 0-255 RGB pixels, as with
+        ``include_preprocessing=True``); None: not checked.
 
     See Also
     --------
@@ -213,6 +228,7 @@ class KerasFeatureExtractor(SkprepTransformer):
         "include_preprocessing": ["boolean"],
         "safe_mode": ["boolean"],
         "verbose": [Integral, "boolean"],
+        "check_input": ["boolean"],
         "random_state": ["random_state"],
     }
 
@@ -228,6 +244,7 @@ class KerasFeatureExtractor(SkprepTransformer):
         include_preprocessing: bool = False,
         safe_mode: bool = True,
         verbose: int = 0,
+        check_input: bool = True,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.model = model
@@ -239,6 +256,7 @@ class KerasFeatureExtractor(SkprepTransformer):
         self.include_preprocessing = include_preprocessing
         self.safe_mode = safe_mode
         self.verbose = verbose
+        self.check_input = check_input
         self.random_state = random_state
 
     # ------------------------------------------------------------------ building
@@ -399,6 +417,11 @@ class KerasFeatureExtractor(SkprepTransformer):
         self._feature_prefix = prefix
         self.model_name_ = spec.name if spec is not None else None
         self.preprocessing_mode_ = spec.mode if spec is not None else None
+        # a model file or an unpickled model (a blob): ask the model it was loaded into
+        named = self.model if spec is not None or is_keras_model(self.model) else model
+        self.expected_input_model_, self.expected_input_mode_ = extractor_expectation(
+            named, self.include_preprocessing)
+        self._unchecked = threading.Lock()  # held once taken: the first batch is checked
         out = tuple(model.output_shape[1:])
         if any(d is None for d in out):
             if X is None:
@@ -481,6 +504,8 @@ class KerasFeatureExtractor(SkprepTransformer):
         X = self._check_X(X)
         runtime = self._get_runtime()
         n, step = len(X), int(self.batch_size)
+        if self.check_input and n:
+            self._check_first_batch(X[:step])
         out = np.empty((n, self.n_features_out_), np.float32)
         starts = range(0, n, step)
         for start in progress(starts, total=len(starts), verbose=self.verbose,
@@ -488,6 +513,17 @@ class KerasFeatureExtractor(SkprepTransformer):
             batch = np.ascontiguousarray(X[start:start + step], dtype=runtime.dtype)
             out[start:start + step] = runtime(batch).reshape(len(batch), -1)
         return out
+
+    def _check_first_batch(self, batch: np.ndarray) -> None:
+        """The input check, on the first batch only (whichever thread gets there first)."""
+        mode = getattr(self, "expected_input_mode_", None)  # None in pre-0.2 pickles
+        first = self.__dict__.get("_unchecked")
+        if mode is None or first is None or not first.acquire(blocking=False):
+            return
+        model = self.expected_input_model_
+        warn_on_input(batch, mode=mode, model=model, who=f"KerasFeatureExtractor({model!r})",
+                      data_format=layout_of(self.input_shape_),
+                      stacklevel=4)  # past transform and sklearn's set_output wrapper
 
     def to_keras_layer(self, *, name: str | None = None):
         """The fitted model as a Keras layer giving ``transform``'s 2-D features.
@@ -562,6 +598,7 @@ class KerasFeatureExtractor(SkprepTransformer):
             state = super().__getstate__().copy()
             runtime = state.pop("_runtime", None)
             state.pop("_param_blob", None)
+            state.pop("_unchecked", None)
             if runtime is not None:
                 state["_model_blob"] = self.model_blob()
             if is_keras_model(self.model):
@@ -578,6 +615,8 @@ class KerasFeatureExtractor(SkprepTransformer):
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         self.__dict__.pop("_runtime", None)
+        if "n_features_out_" in state:  # fitted: a new process checks its first batch again
+            self._unchecked = threading.Lock()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from ._optional import import_optional
 from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
+from .guard import check_pipeline, warn_findings
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
 from .registry import get_model_spec, parse_input_size
@@ -125,4 +126,7 @@ def make_image_pipeline(
                 "extractor__pooling='max')."
             )
         pipe.set_params(**overrides)
+        if not isinstance(pipe, StreamingPipeline):  # which checks itself when fitted
+            # overrides can undo what the pipeline gets right: say so now, not after training
+            warn_findings(check_pipeline(pipe), f"make_image_pipeline({model_name!r})")
     return pipe

@@ -336,6 +336,18 @@ def test_keras_feature_extractor_runs_on_the_workers(client, keras, paths, label
                                rtol=1e-5, atol=1e-6)
 
 
+def test_fit_keras_tokenizer_equals_local_fit(client):
+    text = pytest.importorskip("skprep.text")
+    from skprep.distributed import fit_keras_tokenizer
+
+    docs = [f"The {w} and the {w}s, THE end {i % 3}!" for i, w in
+            enumerate(["cat", "dog", "bird", "cat", "fish", "dog", "emu"] * 3)]
+    params = {"num_words": 5, "oov_token": "<OOV>"}
+    remote = fit_keras_tokenizer(db.from_sequence(docs, npartitions=4),
+                                 text.KerasTokenizer(**params))
+    assert remote.to_json() == text.KerasTokenizer(**params).fit(docs).to_json()
+
+
 def test_fit_text_vectorizer_equals_local_fit(client):
     text = pytest.importorskip("skprep.text")
     from skprep.distributed import fit_text_vectorizer

@@ -32,6 +32,7 @@ FIT_DATA = {
     "SequencePadder": [[1, 2], [3]],
     "ImageAugmenter": IMAGES,
     "StreamingPipeline": [[1, 2], [3]],
+    "KerasTokenizer": DOCS,
 }
 BASE = {"KerasModeNormalizer": {"mode": "tf"},
         "StreamingPipeline": {"steps": [("pad", skprep.SequencePadder())]}}

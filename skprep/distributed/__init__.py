@@ -13,6 +13,9 @@
 - :func:`fit_standardizer` fits a :class:`~skprep.DatasetStatsStandardizer` by
   map-reduce: per-partition moments on the workers, merged on the client in partition
   order with the same merge as ``partial_fit``.
+- :func:`fit_text_vectorizer` / :func:`fit_keras_tokenizer` fit a
+  :class:`~skprep.TextVectorizer` / :class:`~skprep.KerasTokenizer` vocabulary the same
+  way, from word counts per partition.
 
 Install with ``pip install "skprep[dask]"`` (on the client and on every worker).
 """
@@ -26,8 +29,9 @@ import_optional("dask", extra="dask", needed_by="skprep.distributed",
 
 from ._map import MapResult, map_pipeline, release_pipelines  # noqa: E402 (after the check)
 from ._stats import fit_standardizer  # noqa: E402
-from ._text import fit_text_vectorizer  # noqa: E402
+from ._text import fit_keras_tokenizer, fit_text_vectorizer  # noqa: E402
 
 __all__ = [
-    "MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer", "release_pipelines"
+    "MapResult", "map_pipeline", "fit_standardizer", "fit_text_vectorizer",
+    "fit_keras_tokenizer", "release_pipelines",
 ]

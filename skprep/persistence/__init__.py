@@ -21,7 +21,10 @@ model-signing's format (elliptic-curve key, offline); ``load(..., verify_with=pu
 verifies it before reading anything.
 """
 
-from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, load, read_manifest, save
+import functools
+
+from ._bundle import BUNDLE_FORMAT, BUNDLE_VERSION, read_manifest, save
+from ._bundle import load as _load_bundle
 from ._signing import signature_path, signature_status, verify_signature
 from ._walk import find_keras_extractors, iter_estimators
 
@@ -37,3 +40,23 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
 ]
+
+
+@functools.wraps(_load_bundle)
+def load(path, **options):
+    estimator = _load_bundle(path, **options)
+    # a pipeline whose preprocessing does not fit its model is worth a warning at load time
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        from ..guard import check_pipeline, warn_findings
+
+        warn_findings(check_pipeline(estimator), f"skprep.load({str(path)!r})")
+    return estimator
+
+
+load.__doc__ = (load.__doc__ or "").rstrip() + """
+    PreprocessingMismatchWarning
+        When the loaded pipeline's preprocessing does not fit its model
+        (:func:`skprep.check_pipeline` finds something of severity "warning" or more).
+"""

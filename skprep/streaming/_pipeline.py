@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from .._compat import Interval, SkprepParamsMixin
+from ..guard import warn_before_fit
 from ..images import ImageLoader
 from ._engine import (
     _as_rows,
@@ -336,6 +337,7 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
         self : StreamingPipeline
         """
         self._validate_params()  # before steps / batch_size are used to stream
+        warn_before_fit(self, f"{type(self).__name__}.fit")
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit(X, y, **params)
@@ -354,6 +356,7 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
         Xt : ndarray
         """
         self._validate_params()
+        warn_before_fit(self, f"{type(self).__name__}.fit_transform")
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit_transform(X, y, **params)
