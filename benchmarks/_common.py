@@ -61,20 +61,24 @@ def measure(fn: Callable[[], Any], repeats: int, *, warmup: int = 1,
     # collector's view, so that the collection before each run stays cheap
     gc.collect()
     gc.freeze()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
         result = None
         gc.collect()
         gc.disable()
         try:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             value = fn()
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
         finally:
             gc.enable()
         result = value if keep_result else None
         del value
-    timing = {"median_s": statistics.median(times), "min_s": min(times), "times_s": times}
+    timing = {"median_s": statistics.median(times), "min_s": min(times), "times_s": times,
+              # this process's CPU time (user + sys, all its threads): what a run costs
+              # whatever else the machine is doing
+              "cpu_median_s": statistics.median(cpu_times), "cpu_times_s": cpu_times}
     if keep_result:
         timing["result"] = result
     return timing

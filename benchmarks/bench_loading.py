@@ -13,6 +13,10 @@ side by side in one run (images/s, median of >= 5 runs over the whole corpus):
 * skprep: ``ImageLoader`` at its defaults with ``n_jobs=1`` and ``n_jobs=-1`` (all
   cores), plus ``reducing_gap=None`` (full decode) when the parameter exists.
 
+CPU: the process's CPU time (user + sys, all threads) per image, and Keras' CPU time per
+image over it ("x Keras, CPU"): independent of the machine's load, and the most that
+threads on N cores can turn into N times that in wall-clock speed.
+
 Quality: the mean absolute pixel difference (0-255 scale) of each output against a full
 decode + antialiased bilinear resize (Pillow ``resize`` without ``draft`` or
 ``reducing_gap``). Targets (issue 5), ``ImageLoader`` on all cores at its defaults:
@@ -143,11 +147,16 @@ def _run_corpus(corpus: str, paths: list[str], repeats: int, pool) -> list[dict]
         del output
         rows.append({"corpus": corpus, "implementation": name, "images_per_s": speeds[name],
                      "median_s": timing["median_s"], "mad_vs_full_decode": mad,
-                     "times_s": timing["times_s"]})
+                     "times_s": timing["times_s"],
+                     "cpu_ms_per_image": timing["cpu_median_s"] / len(paths) * 1e3,
+                     "cpu_times_s": timing["cpu_times_s"]})
     keras_speed = speeds.get(KERAS)
+    keras_cpu = next((r["cpu_ms_per_image"] for r in rows if r["implementation"] == KERAS), None)
     loader = "skprep ImageLoader, all cores"
     for row in rows:
         row["x_keras"] = row["images_per_s"] / keras_speed if keras_speed else None
+        # CPU per image against Keras': what the threads can multiply, at most by the cores
+        row["cpu_x_keras"] = keras_cpu / row["cpu_ms_per_image"] if keras_cpu else None
         if row["implementation"] != loader:
             continue
         checks = []
@@ -181,6 +190,7 @@ def main(argv=None) -> dict:
             rows.extend(_run_corpus(corpus, paths, args.repeats, pool))
     columns = [("corpus", "corpus"), ("implementation", "implementation"),
                ("images_per_s", "images/s"), ("x_keras", "x Keras loop"),
+               ("cpu_ms_per_image", "CPU ms/image"), ("cpu_x_keras", "x Keras, CPU"),
                ("mad_vs_full_decode", "MAD vs full decode"), ("target_summary", "targets")]
     info = machine_info()
     table = markdown_table(rows, columns)

@@ -6,12 +6,8 @@ import difflib
 import os
 from typing import Any
 
-from sklearn.pipeline import Pipeline
-
-from ._optional import import_optional
 from .exceptions import UnknownParameterError
 from .features import KerasFeatureExtractor
-from .guard import check_pipeline, warn_findings
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
 from .registry import get_model_spec, parse_input_size
@@ -30,10 +26,10 @@ def make_image_pipeline(
     verbose: int = 0,
     augment: Any = None,
     **overrides: Any,
-) -> Pipeline:
+) -> StreamingPipeline:
     """Build the image pipeline of a registry model: paths in, features or predictions out.
 
-    Without ``augment``, the pipeline is a :class:`~skprep.StreamingPipeline`: images run
+    The pipeline is a :class:`~skprep.StreamingPipeline`: images run
     through the steps batch by batch (``batch_size=256``, loading the next batch while the
     model runs), in bounded memory, with the results of a plain ``Pipeline``.
 
@@ -62,19 +58,17 @@ def make_image_pipeline(
     augment : sampler, default=None
         An :class:`~skprep.ImageAugmenter` (or any step with ``fit_resample``), placed
         after the loader: it adds augmented views of the training images in ``fit`` and
-        is skipped in ``predict`` / ``transform``. The pipeline is then an
-        ``imblearn.pipeline.Pipeline`` (``pip install "skprep[augment]"``).
+        is skipped in ``predict`` / ``transform``, as in ``imblearn.pipeline.Pipeline``.
+        The views are streamed batch by batch in ``fit`` (never all held).
     **overrides
         Any other parameter, as ``step__parameter`` (``loader__resize_mode="crop"``,
         ``extractor__pooling="max"``, ``head__C=0.1``).
 
     Returns
     -------
-    StreamingPipeline or imblearn.pipeline.Pipeline
-        A ``StreamingPipeline`` (a ``sklearn.pipeline.Pipeline`` subclass; ``batch_size=``
-        and ``prefetch=`` are accepted here as overrides too); an
-        ``imblearn.pipeline.Pipeline`` when ``augment`` is given (a sampler changes the
-        rows in ``fit``: such a pipeline does not stream).
+    StreamingPipeline
+        A ``sklearn.pipeline.Pipeline`` subclass; ``batch_size=`` and ``prefetch=`` are
+        accepted here as overrides too.
 
     Raises
     ------
@@ -103,14 +97,10 @@ def make_image_pipeline(
     ]
     if head is not None:
         steps.append(("head", head))
-    pipeline_class: type[Pipeline] = StreamingPipeline
     if augment is not None:
+        # a sampler: it runs in fit only (streamed batch by batch), as in imbalanced-learn
         steps.insert(1, ("augment", augment))
-        # samplers run in fit only: imbalanced-learn's Pipeline is the ecosystem's rule
-        pipeline_class = import_optional(
-            "imblearn.pipeline", extra="augment", needed_by="make_image_pipeline(augment=...)",
-            package="imbalanced-learn").Pipeline
-    pipe = pipeline_class(steps)
+    pipe = StreamingPipeline(steps)
     if overrides:
         valid = pipe.get_params(deep=True)
         unknown = sorted(key for key in overrides if key not in valid)
@@ -125,8 +115,5 @@ def make_image_pipeline(
                 f"{[name for name, _ in steps]} (e.g. loader__n_jobs=4, "
                 "extractor__pooling='max')."
             )
-        pipe.set_params(**overrides)
-        if not isinstance(pipe, StreamingPipeline):  # which checks itself when fitted
-            # overrides can undo what the pipeline gets right: say so now, not after training
-            warn_findings(check_pipeline(pipe), f"make_image_pipeline({model_name!r})")
+        pipe.set_params(**overrides)  # StreamingPipeline.fit checks the steps (guard)
     return pipe

@@ -418,10 +418,9 @@ def test_imblearn_pipeline_augments_in_fit_only(photos):
 
 @pytest.mark.keras
 def test_make_image_pipeline_augments_in_fit_and_predicts_without(photo_files):
-    pytest.importorskip("imblearn")
     from sklearn.neighbors import KNeighborsClassifier
 
-    from skprep import make_image_pipeline
+    from skprep import StreamingPipeline, make_image_pipeline
 
     paths = photo_files["png"]
     labels = np.arange(len(paths))
@@ -430,6 +429,8 @@ def test_make_image_pipeline_augments_in_fit_and_predicts_without(photo_files):
                                augment=ImageAugmenter(random_state=0), augment__n_views=2)
     assert [name for name, _ in pipe.steps] == ["loader", "augment", "normalizer",
                                                 "extractor", "head"]
+    assert isinstance(pipe, StreamingPipeline)  # the views stream in fit
+    pipe.set_params(batch_size=len(paths) // 2)  # streamed: 2+ batches
     pipe.fit(paths, labels)
     assert pipe.named_steps["head"].n_samples_fit_ == 3 * len(paths)
     # predict skips the augmenter: the training images themselves, their own labels

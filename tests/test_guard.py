@@ -4,6 +4,7 @@ no correct registry pipeline is flagged, on the real photos that ship with sciki
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -719,15 +720,16 @@ def test_streaming_pipeline_checks_itself_when_fitted(photo_files):
     assert check_pipeline(pipe) == []
 
 
-def test_augmented_make_image_pipeline_checks_its_overrides():
-    pytest.importorskip("imblearn")
-    from skprep import ImageAugmenter
+def test_augmented_make_image_pipeline_is_checked_like_any_other():
+    """With augment=, the pipeline is a StreamingPipeline too: its fit runs the checks."""
+    from skprep import ImageAugmenter, StreamingPipeline
 
-    with pytest.warns(PreprocessingMismatchWarning) as record:
-        make_image_pipeline("resnet50", augment=ImageAugmenter(), normalizer__model="vgg16",
-                            loader__color_mode="grayscale")
-    assert [f.code for f in record[0].message.findings] == ["channels-mismatch"]
-    assert str(record[0].message).startswith("make_image_pipeline('resnet50'): ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # building warns nothing: fit does
+        pipe = make_image_pipeline("resnet50", augment=ImageAugmenter(),
+                                   normalizer__model="vgg16", loader__color_mode="grayscale")
+    assert isinstance(pipe, StreamingPipeline)
+    assert [f.code for f in check_pipeline(pipe)] == ["channels-mismatch"]
 
 
 @pytest.mark.keras

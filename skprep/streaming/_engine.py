@@ -80,6 +80,11 @@ def _is_passthrough(step: Any) -> bool:
     return step is None or (isinstance(step, str) and step == "passthrough")
 
 
+def _is_sampler(step: Any) -> bool:
+    """A sampler (imbalanced-learn style): ``fit_resample``, run in fit only."""
+    return not _is_passthrough(step) and hasattr(step, "fit_resample")
+
+
 def _image_shaped(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.ndim > 2
 
@@ -129,16 +134,18 @@ class _Collector:
 
     Arrays go straight into one preallocated array (so the result is the only full-size
     copy); other outputs (sparse, pandas), or batches that differ in dtype or shape, are
-    concatenated at the end as ``Pipeline``'s would be.
+    concatenated at the end as ``Pipeline``'s would be. ``n_rows=None`` (a sampler
+    changes the row count): the batches, in order, are concatenated at the end.
     """
 
-    def __init__(self, n_rows: int) -> None:
+    def __init__(self, n_rows: int | None) -> None:
         self.n_rows = n_rows
         self.array: np.ndarray | None = None
         self.parts: list[Any] = []
 
     def add(self, start: int, part: Any) -> None:
-        if self.array is None and not self.parts and isinstance(part, np.ndarray):
+        if (self.array is None and not self.parts and self.n_rows is not None
+                and isinstance(part, np.ndarray)):
             self.array = np.empty((self.n_rows, *part.shape[1:]), part.dtype)
         array = self.array
         if array is not None and (not isinstance(part, np.ndarray) or part.dtype != array.dtype
@@ -297,7 +304,7 @@ def _fit_candidates(steps: list[tuple[str, Any]]) -> int:
     count = 0
     for _, step in steps:
         if not (_is_passthrough(step) or isinstance(step, stateless)
-                or hasattr(step, "partial_fit")):
+                or hasattr(step, "partial_fit") or hasattr(step, "resample_batch")):
             break
         count += 1
     return count
@@ -311,6 +318,10 @@ class _Streamer:
         self.batch_size = int(batch_size)
         self.prefetch = int(prefetch)
         self._bar: Any = None
+        # fit only: samplers resample each batch; y_out[start] is that batch's y
+        self.fitting = False
+        self.y: Any = None
+        self.y_out: dict[int, Any] = {}
 
     # ------------------------------------------------------------------ progress
 
@@ -353,16 +364,37 @@ class _Streamer:
         """A function (start, x) -> x running the fitted ``steps[begin:end]`` on a batch;
         the leading loader runs through ``log``, for indices in the whole input."""
         def run(start: int, x: Any) -> Any:
+            y = self.batch_y(start, begin)
             with quiet():  # in either thread: the pipeline's bar is the one shown
                 for position in range(begin, end):
                     step = self.steps[position][1]
-                    if _is_passthrough(step):
+                    if _is_sampler(step) and self.fitting:
+                        x, y = step.resample_batch(x, y, start_index=start)
+                        self.y_out[start] = y
+                    if _is_passthrough(step) or _is_sampler(step):
                         continue
                     x = log.load(x, start) if log is not None and step is log.loader else (
                         step.transform(x))
             return x
 
         return run
+
+    def resamples(self, before: int) -> bool:
+        """Whether ``steps[:before]`` resample in this call (a fit with a sampler)."""
+        return self.fitting and any(_is_sampler(step) for _, step in self.steps[:before])
+
+    def batch_y(self, start: int, before: int) -> Any:
+        """y of the batch at row ``start`` as ``steps[before]`` sees it."""
+        if self.resamples(before):
+            return self.y_out[start]
+        return _rows(self.y, start, start + self.batch_size)
+
+    def resampled_y(self) -> Any:
+        """y of the whole fit output, in order (the batches' resampled y)."""
+        if not self.y_out:
+            return self.y
+        parts = [self.y_out[start] for start in sorted(self.y_out)]
+        return None if parts[0] is None else _concat(parts)
 
     def stream(self, rows: Any, n_steps: int, log: _LoadLog | None,
                consume: Callable[[int, Any], Any] | None = None, first: int = 0
@@ -417,10 +449,10 @@ class _Streamer:
     def partial_fit_pass(self, index: int, rows: Any, y: Any) -> None:
         """Fit step ``index`` over every batch: ``fit`` on the first (scikit-learn's
         reset), ``partial_fit`` on the others; the steps before it are fitted."""
-        step, size = self.steps[index][1], self.batch_size
+        step = self.steps[index][1]
 
         def fit_batch(start: int, x: Any) -> None:
-            part = _rows(y, start, start + size)
+            part = self.batch_y(start, index)
             if start == 0:
                 step.fit(x, part)
             else:
@@ -438,11 +470,12 @@ class _Streamer:
         it. The output pass starts after that first batch.
         """
         stateless = _stateless_types()
+        self.fitting, self.y = True, y
 
         def fit_step(index: int, x: Any) -> None:
             step = self.steps[index][1]
-            if isinstance(step, stateless):
-                step.fit(x, _rows(y, 0, self.batch_size))
+            if isinstance(step, stateless) or _is_sampler(step):
+                step.fit(x, self.batch_y(0, index))
             elif not _is_passthrough(step):
                 self.partial_fit_pass(index, rows, y)
 
@@ -450,7 +483,7 @@ class _Streamer:
         n_steps, first = self.walk_first(rows, limit, log, fit_step)
         if not (want_output or n_steps < len(self.steps)):
             return n_steps, None
-        collected = _Collector(len(rows))
+        collected = _Collector(None if self.resamples(n_steps) else len(rows))
         collected.add(0, first)
         with self.bar(rows):
             self.advance(first)

@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from .._compat import Interval, SkprepParamsMixin
+from ..exceptions import InvalidArgumentTypeError, UnsupportedStepError
 from ..guard import warn_before_fit
 from ..images import ImageLoader
 from ._engine import (
@@ -22,6 +23,7 @@ from ._engine import (
     _fit_streamed_job,
     _image_shaped,
     _is_passthrough,
+    _is_sampler,
     _Streamer,
 )
 
@@ -87,6 +89,14 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
     input and ``max_failures`` applies to the whole input. Every streamed step must
     transform rows independently of each other (all skprep image steps do).
 
+    Sampler steps (with ``fit_resample``, such as :class:`~skprep.ImageAugmenter`) run
+    in ``fit`` / ``fit_transform`` only, as in ``imblearn.pipeline.Pipeline``, and are
+    skipped by ``transform``, ``predict``, ``score``, ``iter_transform``. One with
+    ``resample_batch(X, y, start_index=)`` streams: each batch is resampled and its
+    ``y`` travels with it (the remaining steps get ``y`` assembled in order); others
+    run ``fit_resample`` on their whole input. A pipeline with a sampler fits without
+    ``memory`` caching and refuses metadata routing and ``transform_input``.
+
     Examples
     --------
     >>> import numpy as np
@@ -123,6 +133,60 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
             sub.set_params(batch_size=self.batch_size, prefetch=self.prefetch,
                            transform_input=self.transform_input)
         return sub
+
+    # ------------------------------------------------------------------ samplers
+
+    def _iter(self, with_final=True, filter_passthrough=True):
+        # Pipeline's, and as in imbalanced-learn's: samplers run in fit only, so the
+        # transform/predict/score paths (which filter passthrough) skip them
+        stop = len(self.steps) - (0 if with_final else 1)
+        for index, (name, step) in enumerate(self.steps[:stop]):
+            if not filter_passthrough or not (_is_passthrough(step) or _is_sampler(step)):
+                yield index, name, step
+
+    def _check_sampled_steps(self) -> None:
+        """Pipeline's step check, with samplers allowed as intermediate steps."""
+        for name, step in self.steps[:-1]:
+            if not (_is_passthrough(step) or _is_sampler(step) or hasattr(step, "transform")):
+                raise InvalidArgumentTypeError(
+                    f"StreamingPipeline: step {name!r} ({type(step).__name__}) is neither a "
+                    "transformer (fit and transform), a sampler (fit_resample) nor "
+                    "'passthrough'.")
+
+    def _has_sampler(self) -> bool:
+        return any(_is_sampler(step) for _, step in self.steps)
+
+    def _step_params(self, name: str, params: dict) -> dict:
+        return {key.split("__", 1)[1]: value for key, value in params.items()
+                if key.split("__", 1)[0] == name}
+
+    def _fit_resampling(self, X: Any, y: Any, params: dict, begin: int = 0) -> tuple:
+        """imbalanced-learn's ``Pipeline._fit`` on ``steps[begin:-1]``: samplers
+        through ``fit_resample`` (X and y change), the others through ``fit_transform``."""
+        for name, step in self.steps[begin:-1]:
+            kwargs = self._step_params(name, params)
+            if _is_sampler(step):
+                X, y = step.fit_resample(X, y, **kwargs)
+            elif not _is_passthrough(step):
+                X = step.fit_transform(X, y, **kwargs)
+        return X, y
+
+    def _fit_sampled(self, X: Any, y: Any, params: dict) -> tuple[Any, Any, bool]:
+        """Fit all steps but the last with samplers in: (its input X, y, whether the
+        last step is still to fit). The streamed part resamples batch by batch."""
+        if get_config().get("enable_metadata_routing") or self.transform_input:
+            raise UnsupportedStepError(
+                "StreamingPipeline with a sampler step does not support metadata routing "
+                "or transform_input; use imblearn.pipeline.Pipeline for that.")
+        self.steps = list(self.steps)
+        self._check_sampled_steps()
+        rows = self._stream_rows(X, self._params_for_streamed(params))
+        if rows is None:
+            return (*self._fit_resampling(X, y, params), True)
+        streamer = self._streamer()
+        n_steps, Xt = streamer.fit(rows, y, _fit_candidates(self.steps), True)
+        Xt, yt = self._fit_resampling(Xt, streamer.resampled_y(), params, n_steps)
+        return Xt, yt, n_steps < len(self.steps)
 
     # ------------------------------------------------------------------ helpers
 
@@ -338,6 +402,11 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
         """
         self._validate_params()  # before steps / batch_size are used to stream
         warn_before_fit(self, f"{type(self).__name__}.fit")
+        if self._has_sampler():
+            Xt, yt, final_left = self._fit_sampled(X, y, params)
+            if final_left and not _is_passthrough(self.steps[-1][1]):
+                self.steps[-1][1].fit(Xt, yt, **self._step_params(self.steps[-1][0], params))
+            return self
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit(X, y, **params)
@@ -357,6 +426,12 @@ class StreamingPipeline(SkprepParamsMixin, Pipeline):
         """
         self._validate_params()
         warn_before_fit(self, f"{type(self).__name__}.fit_transform")
+        if self._has_sampler():
+            Xt, yt, final_left = self._fit_sampled(X, y, params)
+            last_name, last = self.steps[-1]
+            if not final_left or _is_passthrough(last):
+                return Xt
+            return last.fit_transform(Xt, yt, **self._step_params(last_name, params))
         rows = self._stream_rows(X, self._params_for_streamed(params))
         if rows is None:
             return super().fit_transform(X, y, **params)
