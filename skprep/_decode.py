@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from ._compat import pillow_openers
 from ._constants import CHANNELS
 from ._integrity import (
     PNG_SIGNATURE,
@@ -174,7 +175,7 @@ def _read_bytes(item: Any, max_file_bytes: int | None) -> bytes:
                 "the file object is open in text mode; open it with mode 'rb'"
             )
     else:
-        raise TypeError(
+        raise UnsupportedImageError(
             "expected a path, bytes, a binary file object or a PIL image; got "
             f"{type(item).__name__}"
         )
@@ -225,8 +226,7 @@ def _identify(fp: _TrackedBytes) -> ImageFile.ImageFile:
     ensure_plugins()
     prefix = fp.getvalue()[:16]
     broken: list[tuple[str, Exception]] = []
-    for fmt in list(Image.ID):
-        factory, accept = Image.OPEN[fmt]
+    for fmt, factory, accept in pillow_openers():
         verdict = accept(prefix) if accept else True
         if not verdict or isinstance(verdict, str):
             continue
@@ -298,6 +298,10 @@ def _png_key_in_pixel_units(img: Image.Image, data: bytes) -> None:
     as Pillow keeps only the high byte of each sample: that file is refused.
     """
     key = img.info.get("transparency")
+    if img.mode == "1" and isinstance(key, int) and key:
+        # a 1-bit key of 1 is the white pixel, 255 in mode "1" (Pillow < 12.1 kept the
+        # file's 1, which matched nothing; python-pillow/Pillow#9282)
+        img.info["transparency"] = 255
     if key is None or img.mode not in ("L", "RGB") or len(data) < 26:
         return
     depth, color = data[24], data[25]  # IHDR's bit depth and colour type

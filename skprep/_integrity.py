@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import re
 import struct
-import types
 import zlib
-from collections.abc import Callable
 
 from PIL import Image, ImageFile, Jpeg2KImagePlugin, TiffImagePlugin
 
+from ._compat import strict_tile_loader
 from .exceptions import ImageDecodeError
 
 __all__ = ["PNG_SIGNATURE", "check_ico", "check_jpeg", "check_png", "check_png_rows",
@@ -37,27 +36,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # in entropy-coded data, 0xFF is followed by 0x00 (stuffing), RSTn or fill 0xFF; anything
 # else is the next marker
 _JPEG_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
-_strict_tile_loader: Callable[[ImageFile.ImageFile], object] | None = None
-
-
-def _tile_loader() -> Callable[[ImageFile.ImageFile], object]:
-    """Pillow's own ``ImageFile.load``, reading ``LOAD_TRUNCATED_IMAGES`` as False.
-
-    The same code object run with a copy of :mod:`PIL.ImageFile`'s globals in which the
-    flag is False: nothing of Pillow's is changed, and other threads and libraries still
-    see their flag. (Pillow's tile loader reads the flag as a module global; if a future
-    Pillow stops doing so, this is its plain loader, and the corpus tests say so.)
-    """
-    global _strict_tile_loader
-    if _strict_tile_loader is None:
-        base = ImageFile.ImageFile.load
-        namespace = dict(vars(ImageFile), LOAD_TRUNCATED_IMAGES=False)
-        _strict_tile_loader = types.FunctionType(
-            base.__code__, namespace, base.__name__, base.__defaults__, base.__closure__
-        )
-    return _strict_tile_loader
 
 
 def load_strict(img: Image.Image) -> bool:
@@ -76,7 +54,7 @@ def load_strict(img: Image.Image) -> bool:
     if (type(img).load is ImageFile.ImageFile.load
             or isinstance(img, (Jpeg2KImagePlugin.Jpeg2KImageFile,
                                 TiffImagePlugin.TiffImageFile))):
-        _tile_loader()(img)
+        strict_tile_loader()(img)
         return True
     img.load()
     return False

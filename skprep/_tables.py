@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import InvalidArgumentError
+
 __all__ = ["TableWriter", "TABLE_SUFFIXES"]
 
 #: output extensions the writer knows
@@ -56,7 +58,7 @@ class TableWriter:
         self.errors = errors
         self.suffix = ".csv" if path == "-" else Path(path).suffix.lower()
         if self.suffix not in TABLE_SUFFIXES:
-            raise ValueError(f"output {path!r}: the extension must be one of "
+            raise InvalidArgumentError(f"output {path!r}: the extension must be one of "
                              f"{', '.join(TABLE_SUFFIXES)}")
         self.n_rows = 0
         self._csv: Any = None

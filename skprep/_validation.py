@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import validate_data
 
+from ._compat import Options
 from .exceptions import InputShapeError
 
-__all__ = ["IntTuple", "check_batch", "channel_axis", "require_tabular_fit"]
+__all__ = ["IntTuple", "check_batch", "channel_axis", "fitted_on_images"]
 
 
 class IntTuple(Options):
@@ -52,18 +52,13 @@ class IntTuple(Options):
         return f"a tuple of {size} ints{bounds}"
 
 
-def require_tabular_fit(estimator, what: str) -> None:
-    """Raise :class:`InputShapeError` unless ``estimator`` was fitted on 2-D input.
+def fitted_on_images(estimator) -> bool:
+    """True when ``estimator`` (fitted) took image batches rather than a 2-D table.
 
-    The guard of ``get_feature_names_out`` for the estimators that take either image
-    batches or tables: feature names exist for tables only.
+    Image batches have no column names: ``get_feature_names_out`` returns None for
+    them, so that a pipeline's names pass on to the step that makes 2-D features.
     """
-    if not hasattr(estimator, "n_features_in_"):
-        raise InputShapeError(
-            f"{what} is defined for 2-D (tabular) input only; this "
-            f"{type(estimator).__name__} was fitted on image batches of shape "
-            f"{estimator.input_shape_}."
-        )
+    return not hasattr(estimator, "n_features_in_")
 
 
 def channel_axis(ndim: int, data_format: str) -> int:

@@ -8,10 +8,11 @@ skprep's own failures.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = [
+__all__ = [  # noqa: F822 (InvalidParameterError: made on first access)
     "SkprepError",
     "ImageLoadError",
     "ImageNotFoundError",
@@ -39,6 +40,11 @@ __all__ = [
     "UnknownParameterError",
     "PickleRefusedError",
     "CLIError",
+    "InvalidParameterError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
+    "NotDistributableError",
+    "DistributedStateError",
     "AugmentationParameterError",
     "MAX_LISTED_FAILURES",
     "failure_lines",
@@ -374,3 +380,49 @@ class ImageFolderError(SkprepError, ValueError):
 
 class ImageFolderNotFoundError(ImageFolderError, FileNotFoundError):
     """The folder given to :func:`skprep.paths_from_directory` does not exist or is a file."""
+
+
+class InvalidArgumentError(SkprepError, ValueError):
+    """A function argument (not an estimator parameter) outside its allowed values."""
+
+
+class InvalidArgumentTypeError(SkprepError, TypeError):
+    """A function argument (not an estimator parameter) of the wrong type."""
+
+
+class NotDistributableError(SkprepError, TypeError):
+    """A lazy (Dask) collection passed where in-memory data is needed; the message names
+    the :mod:`skprep.distributed` function that handles it."""
+
+
+class DistributedStateError(SkprepError, RuntimeError):
+    """A Dask collection is not in the state the operation needs (e.g. unknown chunks)."""
+
+
+_CLASS_LOCK = threading.Lock()
+
+
+def _invalid_parameter_error() -> type:
+    # made on first use: it derives from scikit-learn's InvalidParameterError (so
+    # scikit-learn's own checks recognise it), and this module must not import sklearn
+    from ._compat import SklearnInvalidParameterError
+
+    class InvalidParameterError(SkprepError, SklearnInvalidParameterError):
+        """An estimator parameter breaks its ``_parameter_constraints``.
+
+        Also scikit-learn's ``InvalidParameterError``, hence ``ValueError`` and
+        ``TypeError``. Import it as ``skprep.exceptions.InvalidParameterError``.
+        """
+
+    InvalidParameterError.__qualname__ = "InvalidParameterError"
+    InvalidParameterError.__module__ = __name__
+    return InvalidParameterError
+
+
+def __getattr__(name: str):
+    if name != "InvalidParameterError":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _CLASS_LOCK:
+        if "InvalidParameterError" not in globals():
+            globals()["InvalidParameterError"] = _invalid_parameter_error()
+    return globals()["InvalidParameterError"]

@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._constants import CHANNELS
 from .augment import ImageAugmenter
-from .exceptions import UnsupportedStepError
+from .exceptions import InvalidArgumentTypeError, UnsupportedStepError
 from .features import KerasFeatureExtractor
 from .images import ImageLoader
 from .normalize import KerasModeNormalizer
@@ -115,9 +115,10 @@ def register_converter(cls: type, fn: Callable[..., Any], *, final: bool = True,
         model = to_keras(make_pipeline(extractor, SGDClassifier()).fit(X, y))
     """
     if not isinstance(cls, type):
-        raise TypeError(f"register_converter needs a class; received {cls!r}.")
+        raise InvalidArgumentTypeError(f"register_converter needs a class; received {cls!r}.")
     if not callable(fn):
-        raise TypeError(f"register_converter needs a callable converter; received {fn!r}.")
+        raise InvalidArgumentTypeError(
+            f"register_converter needs a callable converter; received {fn!r}.")
     if description is None:
         description = ((fn.__doc__ or "").strip().splitlines() or [fn.__name__])[0]
     _CONVERTERS[cls] = _Converter(fn, bool(final), description)

@@ -11,17 +11,20 @@ extractor was built with ``safe_mode=False``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import re
 import threading
 import urllib.error
 from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, SkprepTransformer, StrOptions
 from ._keras import (
     KerasModelBlob,
     import_keras,
@@ -31,18 +34,57 @@ from ._keras import (
 )
 from ._model_cache import MODEL_CACHE, file_token
 from ._progress import progress
-from .exceptions import InputShapeError, SkprepError, WeightsUnavailableError
+from .exceptions import (
+    InputShapeError,
+    InvalidParameterError,
+    SkprepError,
+    WeightsUnavailableError,
+)
 from .guard import extractor_expectation, layout_of, warn_on_input
 from .normalize import mode_affine
 from .registry import get_model_spec
 
 __all__ = ["KerasFeatureExtractor"]
 
-# Guards every lazy build of a runtime and every serialization of a model, for all
-# extractors: the model cache's own lock, so cache lookups and builds nest safely.
+# Guards every build and load of a model, every lazy build of a runtime and every
+# serialization of a model, for all extractors: the model cache's own (re-entrant) lock,
+# so cache lookups and builds nest safely. Unseeded Keras initializers draw their seeds
+# from Python's ``random`` when they are created, so builds and loads must not interleave
+# (see _seeded).
 _LOCK: threading.RLock = MODEL_CACHE.lock
 
 _POOLING = {"avg", "max", "flatten"}
+
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None):
+    """Build under ``seed``: Python's ``random`` seeded, then restored on exit.
+
+    Keras gives every initializer (and seed generator) created without a seed one drawn
+    from ``random.randint`` when it is created; seeding that stream for the duration of
+    the build makes the random weights a function of ``seed``, with no lasting change
+    to the caller's ``random`` state, nor to NumPy's or TensorFlow's global seeds.
+    """
+    with _LOCK:
+        if seed is None:
+            yield
+            return
+        # importing Keras draws from ``random``: import it before seeding, not during
+        import_keras()
+        import keras.applications  # noqa: F401
+        saved = random.getstate()
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(saved)
+
+
+def _snake(name: str) -> str:
+    """``GlobalAveragePooling2D`` -> ``global_average_pooling2d`` (Keras' layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class _Runtime:
@@ -55,7 +97,7 @@ class _Runtime:
     ``keras.Model`` passed in may hold code that safe mode would refuse to load).
     """
 
-    __slots__ = ("model", "fn", "dtype", "spec", "blob", "shared")
+    __slots__ = ("model", "fn", "dtype", "spec", "blob", "shared", "prefix")
 
     def __init__(self, model: Any, input_shape: tuple, spec: Any = None,
                  shared: bool = False) -> None:
@@ -64,6 +106,7 @@ class _Runtime:
         self.model = model
         self.spec = spec
         self.shared = shared
+        self.prefix: str | None = None  # feature-name stem, set by the build that made it
         self.blob: KerasModelBlob | None = None
         self.dtype = np.dtype(getattr(model.inputs[0], "dtype", "float32") or "float32")
         spec = tf.TensorSpec((None, *input_shape), tf.as_dtype(self.dtype))
@@ -114,10 +157,10 @@ def _layer_names(model: Any) -> list[str]:
 
 
 # parameters added after skprep 0.1, with the defaults an older saved extractor gets
-_PARAMETERS_ADDED_AFTER_0_1: dict[str, Any] = {"check_input": True}
+_PARAMETERS_ADDED_AFTER_0_1: dict[str, Any] = {"check_input": True, "random_state": None}
 
 
-class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class KerasFeatureExtractor(SkprepTransformer):
     """Run a Keras backbone as a transformer: image batches -> float32 features ``(N, D)``.
 
     Parameters
@@ -158,6 +201,12 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         One pass over that batch; nothing afterwards. Checked for registry models and
         for a ``keras.Model`` named like one (``keras.applications`` models are);
         silent for other models. See :func:`skprep.check_input_statistics`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random weights of a registry model built with ``weights=None``
+        (scikit-learn's meaning): an int gives the same network, hence the same
+        features, at every ``fit``, in every clone, process and thread; None leaves
+        Keras' own unseeded initialization (a different network at every ``fit``).
+        Models given as objects or files, and pretrained weights, are not affected.
 
     Attributes
     ----------
@@ -218,6 +267,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "safe_mode": ["boolean"],
         "verbose": [Integral, "boolean"],
         "check_input": ["boolean"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -233,6 +283,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         safe_mode: bool = True,
         verbose: int = 0,
         check_input: bool = True,
+        random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.model = model
         self.weights = weights
@@ -244,6 +295,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.safe_mode = safe_mode
         self.verbose = verbose
         self.check_input = check_input
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ building
 
@@ -259,7 +311,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ):
             return load_model_file(model, safe_mode=self.safe_mode), None
         if not isinstance(model, str):
-            raise TypeError(
+            raise InvalidParameterError(
                 "KerasFeatureExtractor's model must be a registry name, a keras.Model or the "
                 f"path of a .keras/.h5 file. Received: {type(model).__name__}."
             )
@@ -289,16 +341,22 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             raise
         return base, spec
 
-    def _build(self) -> tuple[Any, Any]:
-        """(the model ``transform`` runs, registry spec or None): base, layer, pooling,
-        preprocessing, in that order."""
-        base, spec = self._base_model()
-        self._check_base(base, spec)
-        model = self._cut_at_layer(base)
-        model = self._pooled(model)
-        if self.include_preprocessing:
-            model = self._with_preprocessing(model, spec)
-        return model, spec
+    def _build(self) -> tuple[Any, Any, str]:
+        """(the model ``transform`` runs, registry spec or None, feature-name prefix):
+        base, layer, pooling, preprocessing, in that order, under ``random_state``."""
+        seed = None
+        if self.random_state is not None:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with _seeded(seed):
+            base, spec = self._base_model()
+            self._check_base(base, spec)
+            model = self._cut_at_layer(base)
+            label = model.layers[-1].name
+            model, pooled = self._pooled(model)
+            if self.include_preprocessing:
+                model = self._with_preprocessing(model, spec)
+        stem = spec.name.lower() if spec is not None else base.name
+        return model, spec, f"{stem}_{pooled or label}"
 
     def _check_base(self, base: Any, spec: Any) -> None:
         """One input and output; a weights file loaded; the input shape as given."""
@@ -329,7 +387,7 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         found = _find_layer(base, self.layer)
         if found is None:
             names = _layer_names(base)
-            raise ValueError(
+            raise InvalidParameterError(
                 f"layer={self.layer!r} is not a layer of the model {base.name!r} (nor of "
                 f"its nested models). Its {len(names)} layers, input to output: "
                 f"{', '.join(names)}."
@@ -337,30 +395,31 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         target, owner = found
         first = [lyr for lyr in base.layers if not isinstance(lyr, keras.layers.InputLayer)]
         if owner is not base and not (first and first[0] is owner):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"layer={self.layer!r} is inside the nested model {owner.name!r}, which "
                 "does not take the outer model's input directly. Pass that nested model "
                 "itself as model=."
             )
         return keras.Model(owner.inputs, target.output)
 
-    def _pooled(self, model: Any) -> Any:
-        """``model`` with the ``pooling`` layer on spatial (or sequence) outputs."""
+    def _pooled(self, model: Any) -> tuple[Any, str | None]:
+        """(``model`` with the ``pooling`` layer on spatial (or sequence) outputs, the
+        pooling layer's class in Keras' snake case, or None when none was added)."""
         rank = len(model.output_shape)
         if self.pooling is None or rank not in (3, 4):
-            return model
+            return model, None
         keras = import_keras()
         layers = keras.layers
         pool = {
             ("avg", 4): layers.GlobalAveragePooling2D, ("max", 4): layers.GlobalMaxPooling2D,
             ("avg", 3): layers.GlobalAveragePooling1D, ("max", 3): layers.GlobalMaxPooling1D,
         }.get((self.pooling, rank), layers.Flatten)
-        return keras.Model(model.inputs, pool()(model.outputs[0]))
+        return keras.Model(model.inputs, pool()(model.outputs[0])), _snake(pool.__name__)
 
     def _with_preprocessing(self, model: Any, spec: Any) -> Any:
         """``model`` behind a frozen ``Dense`` applying the registry model's Keras mode."""
         if spec is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 "include_preprocessing=True needs a registry model name (its Keras mode "
                 "is known); received a model. Normalize the input yourself, e.g. with "
                 "KerasModeNormalizer(mode=...)."
@@ -379,8 +438,12 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         A ``keras.Model`` passed in is never cached (it may change between fits).
         """
+        seed = self.random_state
+        if seed is not None and not isinstance(seed, Integral):
+            return None  # a RandomState draws a new seed at every build: nothing to share
         graph = (None if self.input_shape is None else tuple(self.input_shape), self.layer,
-                 self.pooling, bool(self.include_preprocessing), bool(self.safe_mode))
+                 self.pooling, bool(self.include_preprocessing), bool(self.safe_mode),
+                 None if seed is None else int(seed))
         weights, model = self.weights, self.model
         try:
             if weights is not None and weights != "imagenet":
@@ -398,8 +461,10 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return None
 
     def _new_runtime(self, shared: bool) -> _Runtime:
-        model, spec = self._build()
-        return _Runtime(model, tuple(model.input_shape[1:]), spec, shared)
+        model, spec, prefix = self._build()
+        runtime = _Runtime(model, tuple(model.input_shape[1:]), spec, shared)
+        runtime.prefix = prefix
+        return runtime
 
     def fit(self, X=None, y=None):
         """Build or load the model (nothing is trained) and record its shapes.
@@ -423,6 +488,8 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.input_shape_ = tuple(runtime.model.input_shape[1:])
             self._runtime = runtime
         model, spec = runtime.model, runtime.spec
+        if runtime.prefix is not None:
+            self._feature_prefix = runtime.prefix
         self.model_name_ = spec.name if spec is not None else None
         self.preprocessing_mode_ = spec.mode if spec is not None else None
         # a model file or an unpickled model (a blob): ask the model it was loaded into
@@ -571,9 +638,26 @@ class KerasFeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         flat = keras.layers.Flatten(name=f"{name}_flatten")(model.outputs[0])
         return keras.Model(model.inputs, flat, name=name)
 
-    @property
-    def _n_features_out(self) -> int:
-        return self.n_features_out_
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features: ``<model>_<layer>_<i>``.
+
+        ``<model>`` is the registry name in lower case (``mobilenetv2``) or the Keras
+        model's name; ``<layer>`` is the pooling layer (``global_average_pooling2d``) or
+        the layer whose output is taken; ``<i>`` counts from 0. The names do not depend
+        on Keras' per-session layer counters, so equal parameters give equal names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored: the features are computed from whole images.
+
+        Returns
+        -------
+        ndarray of str, shape (n_features_out_,)
+        """
+        check_is_fitted(self)
+        prefix = self.__dict__.get("_feature_prefix", "kerasfeatureextractor")
+        return np.asarray([f"{prefix}_{i}" for i in range(self.n_features_out_)], dtype=object)
 
     # ------------------------------------------------------------------ pickling
 

@@ -56,6 +56,8 @@ import numpy as np
 from ._constants import CHANNELS, MODES, PIXEL_MAX
 from .exceptions import (
     SEVERITIES,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
     PreprocessingFinding,
     PreprocessingMismatchError,
     PreprocessingMismatchWarning,
@@ -101,7 +103,8 @@ def _finding(code: str, severity: str, steps: Sequence[str], problem: str,
 
 def _severity_rank(severity: str) -> int:
     if severity not in SEVERITIES:
-        raise ValueError(f"Expected a severity in {SEVERITIES} or None. Received: {severity!r}.")
+        raise InvalidArgumentError(
+            f"Expected a severity in {SEVERITIES} or None. Received: {severity!r}.")
     return SEVERITIES.index(severity)
 
 
@@ -634,7 +637,7 @@ def check_pipeline(pipe: Any, raise_on: str | None = None) -> list[Preprocessing
 
     rank = None if raise_on is None else _severity_rank(raise_on)
     if not isinstance(pipe, Pipeline):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             "check_pipeline expects a scikit-learn Pipeline. Received: "
             f"{type(pipe).__name__}.")
     ctx = _context(_flatten(pipe))
@@ -825,10 +828,10 @@ def check_input_statistics(X: Any, mode: str | None = None, *, model: str | None
     spec = get_model_spec(model) if model is not None else None
     expected = mode if mode is not None or spec is None else spec.mode
     if expected not in MODES:
-        raise ValueError(f"Expected mode in {MODES} or a registry model. Received: "
+        raise InvalidArgumentError(f"Expected mode in {MODES} or a registry model. Received: "
                          f"mode={mode!r}, model={model!r}.")
     if data_format not in ("channels_last", "channels_first"):
-        raise ValueError("Expected data_format in ('channels_last', 'channels_first'). "
+        raise InvalidArgumentError("Expected data_format in ('channels_last', 'channels_first'). "
                          f"Received: data_format={data_format!r}.")
     X = np.asarray(X)
     if X.size == 0 or X.ndim < 2 or X.dtype.kind not in "uif":

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Integral, Interval, StrOptions
 
+from ._compat import Integral, Interval, SkprepTransformer, StrOptions
 from ._decode import (
     CHANNELS,
     INTERPOLATIONS,
@@ -97,7 +96,7 @@ def _as_items(X: Any) -> list[Any]:
 # --------------------------------------------------------------------------- estimator
 
 
-class ImageLoader(TransformerMixin, BaseEstimator):
+class ImageLoader(SkprepTransformer):
     """Load images into one batch array ``(N, H, W, C)``, resized, in input order.
 
     Takes paths (``str`` / ``PathLike``), ``bytes``, binary file objects or PIL images,
@@ -544,6 +543,23 @@ default="bilinear"
             :class:`ImageLoadReport`.
         """
         return self.load(X)
+
+    def get_feature_names_out(self, input_features=None) -> None:
+        """None: an image batch has no column names.
+
+        Defined so that ``set_output`` is available (image batches pass through
+        unchanged whatever the output configuration) and so that a pipeline's
+        ``get_feature_names_out`` reaches the step that makes 2-D features.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        None
+        """
+        return None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

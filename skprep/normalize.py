@@ -24,14 +24,18 @@ import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import SkprepTransformer, StrOptions, check_feature_names_in
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
 from ._lut import apply_table
-from ._validation import channel_axis, check_batch, require_tabular_fit
-from .exceptions import InputRangeWarning, InputShapeError
+from ._validation import channel_axis, check_batch, fitted_on_images
+from .exceptions import (
+    InputRangeWarning,
+    InputShapeError,
+    InvalidArgumentError,
+    InvalidParameterError,
+)
 from .registry import get_model_spec
 
 __all__ = [
@@ -81,7 +85,7 @@ def mode_arithmetic(mode: str) -> ModeArithmetic:
     ModeArithmetic(divisor=127.5, mean=1.0, std=None, flip=False)
     """
     if mode not in MODES:
-        raise ValueError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
+        raise InvalidArgumentError(f"Expected mode in {MODES}. Received: mode={mode!r}.")
     if mode == "tf":
         return ModeArithmetic(float(TF_SCALE), 1.0, None, False)
     if mode == "torch":
@@ -114,7 +118,8 @@ def mode_affine(mode: str) -> tuple[np.ndarray, np.ndarray]:
     (np.float32(1.0), np.float32(-103.939))
     """
     if mode not in ("tf", "torch", "caffe"):
-        raise ValueError(f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
+        raise InvalidArgumentError(
+            f"Expected mode in ('tf', 'torch', 'caffe'). Received: mode={mode!r}.")
     arith = mode_arithmetic(mode)
     std = np.ones(3) if arith.std is None else arith.std
     divisor = 1.0 if arith.divisor is None else arith.divisor
@@ -164,7 +169,7 @@ def _apply_inplace(out: np.ndarray, mode: str, axis: int) -> None:
             ufunc(out, operand, out=out)
             continue
         for c, value in enumerate(operand):
-            index[axis] = c
+            index[axis] = slice(c, c + 1)  # a view also for one pixel (1-D input)
             view = out[tuple(index)]
             ufunc(view, value, out=view)
 
@@ -281,7 +286,7 @@ def _mode_axis(ndim: int, data_format: str) -> int:
     guessed from the sizes). 1-D and 2-D arrays have their channels last either way.
     """
     if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(  # as mode_arithmetic's check of ``mode``
+        raise InvalidArgumentError(  # as mode_arithmetic's check of ``mode``
             "Expected data_format in ('channels_last', 'channels_first'). Received: "
             f"data_format={data_format!r}."
         )
@@ -362,7 +367,7 @@ def unpreprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np
     return out
 
 
-class KerasModeNormalizer(TransformerMixin, BaseEstimator):
+class KerasModeNormalizer(SkprepTransformer):
     """The exact ``preprocess_input`` of a Keras model, as a transformer.
 
     Give either ``mode`` or ``model`` (a registry name, which selects the mode of
@@ -452,7 +457,7 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
 
     def _resolve_mode(self) -> tuple[str, Any]:
         if (self.mode is None) == (self.model is None):
-            raise ValueError(
+            raise InvalidParameterError(
                 "Give exactly one of mode= or model= to KerasModeNormalizer. Received: "
                 f"mode={self.mode!r}, model={self.model!r}."
             )
@@ -528,7 +533,7 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
         return unpreprocess(X, self.mode_, data_format=self.data_format)
 
     def get_feature_names_out(self, input_features=None):
-        """Output names for 2-D input (the same as the input's).
+        """Output names for 2-D input (the same as the input's); None for images.
 
         Parameters
         ----------
@@ -537,13 +542,15 @@ class KerasModeNormalizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of str
+        ndarray of str, or None
+            None when fitted on image batches, which have no column names (a
+            pipeline then passes None on to the step that makes 2-D features).
         """
-        from sklearn.utils.validation import _check_feature_names_in
 
         check_is_fitted(self)
-        require_tabular_fit(self, "get_feature_names_out")
-        return _check_feature_names_in(self, input_features)
+        if fitted_on_images(self):
+            return None
+        return check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

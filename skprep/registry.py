@@ -30,7 +30,7 @@ from numbers import Integral
 from types import ModuleType
 from typing import Any
 
-from .exceptions import UnknownModelError
+from .exceptions import InvalidArgumentError, UnknownModelError
 
 __all__ = ["ModelSpec", "get_model_spec", "list_models", "parse_input_size"]
 
@@ -253,7 +253,7 @@ def parse_input_size(value: int | str | tuple[int, int], name: str = "input_size
     elif hasattr(value, "__iter__"):
         size = tuple(value)
     if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{name} must be an int N or a (height, width) pair of positive ints (on the "
             f"command line: N, H,W or HxW). Received: {name}={value!r}."
         )

@@ -8,18 +8,19 @@ integers, so uint8 statistics do not depend on the chunking at all.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
-from sklearn.utils._param_validation import Interval, Real, StrOptions
+from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, Real, SkprepTransformer, StrOptions
 from ._lut import apply_table, channel_histograms
-from ._validation import channel_axis, check_batch, require_tabular_fit
-from .exceptions import InputShapeError, UnsupportedStepError
+from ._validation import channel_axis, check_batch, fitted_on_images
+from .exceptions import InputShapeError, NotDistributableError, UnsupportedStepError
 
 __all__ = ["ChannelMoments", "DatasetStatsStandardizer", "batch_moments", "merge_moments"]
 
@@ -114,6 +115,18 @@ def _float_moments(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             chunk_m2 += np.einsum("ij,ij->j", tail, tail)
         seen, mean, m2 = merge_moments(seen, mean, m2, k, chunk_mean, chunk_m2)
     return mean, m2
+
+
+def _constant_channels(var: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:
+    """Channels indistinguishable from constant: scikit-learn's StandardScaler rule.
+
+    The error bound of the two-pass variance (Chan, Golub & LeVeque), relative to the
+    channel's own variance and mean: ``var <= n eps var + (n mean eps)**2``. A channel
+    that genuinely varies at any scale (1e-16 around 0) is scaled; one whose variance
+    is rounding noise around a large mean gets scale 1.
+    """
+    eps = np.finfo(np.float64).eps
+    return var <= n * eps * var + (n * mean * eps) ** 2
 
 
 def batch_moments(pixels: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -260,7 +273,29 @@ class ChannelMoments:
         return ChannelMoments(self.n_samples + other.n_samples, n, mean, m2, self.input_shape)
 
 
-class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+def _is_lazy(X) -> bool:
+    """True for a Dask collection (only when Dask is already imported: a Dask object
+    cannot exist otherwise)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(X)
+
+
+def _lazy_moments(standardizer: DatasetStatsStandardizer, X) -> ChannelMoments:
+    """The moments of a Dask array, by :func:`skprep.distributed.fit_standardizer`."""
+    if not hasattr(X, "blocks"):
+        raise NotDistributableError(
+            f"DatasetStatsStandardizer cannot fit a {type(X).__module__}.{type(X).__name__} "
+            "in memory; use skprep.distributed.fit_standardizer(collection, standardizer, "
+            "loader=ImageLoader(...)) for a Dask bag or dataframe of image items."
+        )
+    from .distributed import fit_standardizer
+
+    fitted = fit_standardizer(X, standardizer)
+    return ChannelMoments(fitted.n_samples_seen_, fitted.n_pixels_seen_, fitted.mean_,
+                          fitted.var_ * fitted.n_pixels_seen_, fitted.input_shape_)
+
+
+class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
     """Standardize images (or tables) per channel with statistics of your own data.
 
     Learns the per-channel mean and standard deviation of ``input_scale * X`` over
@@ -299,6 +334,13 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
 
     Notes
     -----
+    Output dtype: float32 for image batches (Keras' dtype) and for 2-D input of any
+    other dtype; a float64 table (2-D float64) gives float64, computed as
+    scikit-learn's ``StandardScaler`` does (``(x - mean_) / scale_``), so the two agree
+    to float64 rounding. A channel is constant, and keeps scale 1, by scikit-learn's rule:
+    its variance is within the rounding error of the variance computation relative to
+    its own mean and variance (a channel varying at scale 1e-16 is still scaled).
+
     Memory is O(one batch): nothing is concatenated. uint8/uint16 input is summed
     exactly in integers; float input in float64, in chunks. Concurrent
     :meth:`partial_fit` calls on one instance are serialized by a lock, so several
@@ -402,6 +444,13 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
     def _merge_batch(self, X) -> None:
         """Merge one batch into the running statistics; the caller holds the lock."""
         first = not hasattr(self, "n_pixels_seen_")
+        if _is_lazy(X):  # a Dask array: map-reduce, never one in-memory batch
+            moments = _lazy_moments(self, X)
+            if first:
+                self._set_fitted(moments)
+            else:
+                self._set_moments(self._fitted_moments().merge(moments))
+            return
         X = check_batch(self, X, reset=first, data_format=self.data_format)
         moments = self._moments(X)
         if not first:
@@ -486,8 +535,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         self.var_ = m2 / n_pixels if n_pixels else np.zeros_like(m2)
         if self.with_std:
             scale = np.sqrt(self.var_)
-            # a constant channel: scale 1 (as scikit-learn's StandardScaler), never NaN
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+            scale[_constant_channels(self.var_, mean, n_pixels)] = 1.0
             self.scale_ = scale
         else:
             self.scale_ = None
@@ -497,6 +545,21 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
         scale = self.scale_ if self.with_std else np.ones_like(self.mean_)
         shift = self.mean_ if self.with_mean else np.zeros_like(self.mean_)
         return self.input_scale / scale, -shift / scale
+
+    def _float64_table(self, X: np.ndarray, inverse: bool) -> np.ndarray:
+        """2-D float64 input, in float64 and in StandardScaler's order of operations."""
+        scale = self.scale_ if self.with_std else np.ones_like(self.mean_)
+        shift = self.mean_ if self.with_mean else np.zeros_like(self.mean_)
+        out = X.astype(np.float64, copy=True)
+        if inverse:
+            out *= scale
+            out += shift
+            out /= self.input_scale
+        else:
+            out *= self.input_scale
+            out -= shift
+            out /= scale
+        return out
 
     def _affine(self, X: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         axis = channel_axis(X.ndim, self.data_format)
@@ -525,10 +588,12 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
 
         Returns
         -------
-        ndarray of float32, same shape as X
+        ndarray of float32 (float64 for a float64 table), same shape as X
         """
         check_is_fitted(self, "mean_")
         X = check_batch(self, X, reset=False, data_format=self.data_format)
+        if X.ndim == 2 and X.dtype == np.float64:
+            return self._float64_table(X, inverse=False)
         a, b = self._coefficients()
         return self._affine(X, a, b)
 
@@ -541,15 +606,17 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
 
         Returns
         -------
-        ndarray of float32, same shape as X
+        ndarray of float32 (float64 for a float64 table), same shape as X
         """
         check_is_fitted(self, "mean_")
         X = check_batch(self, X, reset=False, data_format=self.data_format)
+        if X.ndim == 2 and X.dtype == np.float64:
+            return self._float64_table(X, inverse=True)
         a, b = self._coefficients()
         return self._affine(X, 1.0 / a, -b / a)
 
     def get_feature_names_out(self, input_features=None):
-        """Output names for 2-D input (the same as the input's).
+        """Output names for 2-D input (the same as the input's); None for images.
 
         Parameters
         ----------
@@ -557,15 +624,18 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, TransformerMixin, BaseEstim
 
         Returns
         -------
-        ndarray of str
+        ndarray of str, or None
+            None when fitted on image batches, which have no column names (a
+            pipeline then passes None on to the step that makes 2-D features).
         """
         check_is_fitted(self, "mean_")
-        require_tabular_fit(self, "get_feature_names_out")
+        if fitted_on_images(self):
+            return None
         return super().get_feature_names_out(input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.transformer_tags.preserves_dtype = ["float32", "float64"]
         return tags
 
     def to_keras_layer(self, *, name: str | None = None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import pickle
 import subprocess
@@ -20,6 +21,7 @@ from skprep.exceptions import (
     ImageLoadWarning,
     ImageNotFoundError,
     InputShapeError,
+    NotDistributableError,
     UnsupportedCollectionError,
 )
 
@@ -87,8 +89,9 @@ def labels(paths) -> np.ndarray:
 
 
 def make_fitted(normalizer, paths, labels):
-    # np.reshape (not a function of this module): the workers need not import the tests
-    flat = FunctionTransformer(np.reshape, kw_args={"shape": (-1, SIZE[0] * SIZE[1] * 3)})
+    # a stdlib callable (not a function of this module): the workers need not import the
+    # tests; methodcaller, not np.reshape(shape=...), which NumPy < 2.1 lacks
+    flat = FunctionTransformer(operator.methodcaller("reshape", -1, SIZE[0] * SIZE[1] * 3))
     return make_pipeline(ImageLoader(target_size=SIZE), normalizer, flat,
                          LogisticRegression(max_iter=500)).fit(paths, labels)
 
@@ -372,3 +375,24 @@ def test_fit_text_vectorizer_equals_local_fit(client):
     expected = counter.transform(docs)
     assert sparse.issparse(expected) and all(sparse.issparse(row) for row in rows)
     np.testing.assert_array_equal(sparse.vstack(rows).toarray(), expected.toarray())
+
+
+def test_standardizer_fit_on_a_dask_array_goes_through_the_map_reduce_helper():
+    """issue 13: fit(dask_array) equals fit(numpy) (it used to fail on ndim 4)."""
+    rng = np.random.default_rng(11)
+    images = rng.integers(0, 256, (9, 4, 5, 3), dtype=np.uint8)
+    lazy = da.from_array(images, chunks=(4, 4, 5, 3))
+    with dask.config.set(scheduler="sync"):
+        fitted = DatasetStatsStandardizer(input_scale=1 / 255).fit(lazy)
+        streamed = DatasetStatsStandardizer().partial_fit(images[:2]).partial_fit(lazy)
+    local = DatasetStatsStandardizer(input_scale=1 / 255).fit(images)
+    np.testing.assert_allclose(fitted.mean_, local.mean_, rtol=1e-12)
+    np.testing.assert_allclose(fitted.scale_, local.scale_, rtol=1e-12)
+    assert (fitted.n_samples_seen_, fitted.input_shape_) == (9, (4, 5, 3))
+    both = np.concatenate([images[:2], images])
+    np.testing.assert_allclose(streamed.mean_, both.reshape(-1, 3).mean(0), rtol=1e-12)
+    assert streamed.n_samples_seen_ == 11
+    np.testing.assert_allclose(fitted.transform(images), local.transform(images), rtol=1e-6)
+    bag = db.from_sequence(["a.png", "b.png"])
+    with pytest.raises(NotDistributableError, match="skprep.distributed.fit_standardizer"):
+        DatasetStatsStandardizer().fit(bag)

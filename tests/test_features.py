@@ -106,7 +106,7 @@ def test_uint8_input_and_batch_size_do_not_change_features(fitted, tiny):
 
 def test_feature_names_are_stable(fitted):
     names = fitted.get_feature_names_out()
-    assert list(names) == [f"kerasfeatureextractor{i}" for i in range(6)]
+    assert list(names) == [f"tiny_global_average_pooling2d_{i}" for i in range(6)]
 
 
 def test_intermediate_layer_also_inside_a_nested_model(tiny, batch):
@@ -267,3 +267,79 @@ def test_an_extractor_saved_before_check_input_existed_loads_with_its_default():
     old.__setstate__(state)
     assert old.get_params()["check_input"] is True
     assert clone(old).check_input is True
+
+
+# ----------------------------------------------------------------- random_state (issue 13)
+
+def _digest(extractor) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for w in extractor.get_model().get_weights():
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+def _seeded_extractor(seed):
+    return KerasFeatureExtractor("mobilenet_v2", weights=None, input_shape=(32, 32, 3),
+                                 random_state=seed)
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    return _seeded_extractor(7).fit()
+
+
+def test_random_state_gives_one_network_across_fits_clones_and_threads(seeded):
+    import random
+
+    py_state, np_state = random.getstate(), np.random.get_state()[1].copy()
+    again = clone(seeded).fit()
+    assert random.getstate() == py_state  # no lasting change to the caller's streams
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert _digest(again) == _digest(seeded)
+    with ThreadPoolExecutor(2) as pool:
+        digests = list(pool.map(lambda _: _digest(clone(seeded).fit()), range(2)))
+    assert digests == [_digest(seeded)] * 2
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(again.transform(x), seeded.transform(x))
+    other = _seeded_extractor(8).fit()
+    assert _digest(other) != _digest(seeded)
+    # random_state=None is Keras' own unseeded initialization; within one process, the
+    # model cache shares the network it built among same-parameter refits and clones
+    from skprep import clear_model_cache
+
+    clear_model_cache()
+    first = _digest(_seeded_extractor(None).fit())
+    clear_model_cache()
+    assert _digest(_seeded_extractor(None).fit()) != first
+
+
+def test_random_state_gives_the_same_network_in_a_fresh_process(seeded):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from skprep import KerasFeatureExtractor\n"
+        "import hashlib, numpy as np\n"
+        "e = KerasFeatureExtractor('mobilenet_v2', weights=None, input_shape=(32, 32, 3),"
+        " random_state=7).fit()\n"
+        "h = hashlib.sha256()\n"
+        "for w in e.get_model().get_weights(): h.update(np.ascontiguousarray(w).tobytes())\n"
+        "print(h.hexdigest())\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, env={**__import__("os").environ, "PYTHONPATH": root},
+                         check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == _digest(seeded)
+
+
+def test_feature_names_name_the_model_and_the_layer(seeded, tiny):
+    names = seeded.get_feature_names_out()
+    assert names[0] == "mobilenetv2_global_average_pooling2d_0" and len(names) == 1280
+    assert list(KerasFeatureExtractor(tiny, layer="c1", pooling="max").fit()
+                .get_feature_names_out()) == [f"tiny_global_max_pooling2d_{i}" for i in range(4)]
+    flat = KerasFeatureExtractor(tiny, pooling=None).fit().get_feature_names_out()
+    assert flat[0] == "tiny_c2_0" and len(flat) == 12 * 12 * 6

@@ -280,3 +280,15 @@ def test_one_channels_first_image_with_wrong_channel_count_is_refused():
 def test_unknown_data_format_is_refused_not_guessed():
     with pytest.raises(ValueError, match="data_format"):
         preprocess(np.zeros((2, 3, 3, 3)), "caffe", data_format="channel_first")
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_one_pixel_equals_keras(keras, mode):
+    """A 1-D pixel (C,): found by tests/test_errors.py (it raised a plain TypeError)."""
+    from keras.applications import imagenet_utils
+
+    pixel = np.array([10.0, 20.0, 30.0], np.float32)
+    expected = np.asarray(imagenet_utils.preprocess_input(pixel.copy(), mode=mode))
+    np.testing.assert_allclose(preprocess(pixel, mode), expected, rtol=1e-6)
+    np.testing.assert_allclose(unpreprocess(preprocess(pixel, mode), mode), pixel, rtol=1e-5)

@@ -134,8 +134,7 @@ def test_errors():
         scaler.transform(IMAGES_U8[0])
     with pytest.raises(ValueError, match="'input_scale' parameter"):
         DatasetStatsStandardizer(input_scale=0).fit(TABLE)
-    with pytest.raises(InputShapeError, match="2-D \\(tabular\\) input only"):
-        scaler.get_feature_names_out()
+    assert scaler.get_feature_names_out() is None  # images have no column names
 
 
 def test_fit_resets_and_spatial_size_may_vary():
@@ -261,3 +260,43 @@ def test_uint8_histograms_in_chunks_are_exact(lut_backend, monkeypatch):
     np.testing.assert_allclose(got.mean_, pixels.mean(axis=0), rtol=1e-15)
     np.testing.assert_allclose(got.var_, pixels.var(axis=0), rtol=1e-13)
     assert got.n_samples_seen_ == 3
+
+
+# ------------------------------------------------ scikit-learn's constant-channel rule (issue 13)
+
+def _tiny_and_constant_table() -> np.ndarray:
+    """Columns: varying at scale 1e-16 around 0; exactly constant; constant 0.1 (whose
+    float64 variance is rounding noise); 1e4 plus noise of 1e-3; ordinary."""
+    rng = np.random.default_rng(3)
+    n = 500
+    return np.column_stack([
+        rng.normal(0, 1e-16, n), np.full(n, 7.0), np.full(n, 0.1),
+        1e4 + rng.normal(0, 1e-3, n), rng.normal(5, 2, n),
+    ])
+
+
+@pytest.mark.parametrize("chunk", [None, 37])
+def test_constant_channels_follow_standard_scaler(chunk):
+    table = _tiny_and_constant_table()
+    theirs = StandardScaler().fit(table)
+    ours = DatasetStatsStandardizer()
+    if chunk is None:
+        ours.fit(table)
+    else:
+        for part in _chunks(table, chunk):
+            ours.partial_fit(part)
+    np.testing.assert_allclose(ours.scale_, theirs.scale_, rtol=1e-6)
+    assert ours.scale_[0] < 1e-15 and ours.scale_[1] == ours.scale_[2] == 1.0
+    out = ours.transform(table)
+    assert out.dtype == np.float64  # a float64 table stays float64, as in StandardScaler
+    np.testing.assert_allclose(out, theirs.transform(table), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.inverse_transform(out), table, rtol=1e-12, atol=1e-20)
+    assert np.abs(out[:, 0]).max() > 0.5  # the 1e-16 channel is standardized, not left as is
+
+
+def test_float64_table_equals_standard_scaler_in_float64_and_other_dtypes_give_float32():
+    ours, theirs = DatasetStatsStandardizer().fit(TABLE), StandardScaler().fit(TABLE)
+    np.testing.assert_allclose(ours.transform(TABLE), theirs.transform(TABLE), rtol=1e-12,
+                               atol=1e-13)
+    assert ours.transform(TABLE.astype(np.float32)).dtype == np.float32
+    assert ours.fit(IMAGES_F64).transform(IMAGES_F64).dtype == np.float32  # images: float32

@@ -13,9 +13,11 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from text_corpus import stdlib_docstrings
 
 from skprep import SequencePadder, TextVectorizer
+from skprep.exceptions import InputShapeError, InvalidParameterError
 from skprep.text import pad_sequences
 
 keras = pytest.importorskip("keras")
@@ -132,7 +134,8 @@ def _assert_same_output(vec, layer, docs, batch=600):
             _assert_same_output(vec, layer, docs[start : start + batch])
         return
     expected = _keras_output(layer, docs, vec.split)
-    got = vec.transform(docs)
+    # with split=None both take one column (N, 1): one row per document
+    got = vec.transform(np.array(docs, dtype=object)[:, None] if vec.split is None else docs)
     if vec.output_mode == "int":
         assert got.dtype == np.int64
         np.testing.assert_array_equal(got, expected)
@@ -301,3 +304,61 @@ def test_random_unicode_strings_equal_keras(kwargs):
     _assert_same_output(vec, layer, train)
     _assert_same_output(vec, layer, unseen)
 
+
+
+# ------------------------------------------- Keras 3 semantics from Keras' own tests (issue 13)
+
+KERAS_DOCS = ["the quick brown fox", "jumped over", "the lazy dog and the cat", "fox"]
+
+
+def _keras_layer(**kwargs):
+    layer = keras.layers.TextVectorization(**kwargs)
+    layer.adapt(KERAS_DOCS)
+    return layer
+
+
+@pytest.mark.parametrize("length", [1, 3, 10])
+def test_ragged_with_output_sequence_length_truncates_as_keras_3(length):
+    ours = TextVectorizer(ragged=True, output_sequence_length=length).fit(KERAS_DOCS)
+    theirs = _keras_layer(ragged=True, output_sequence_length=length)(KERAS_DOCS)
+    assert [row.tolist() for row in ours.transform(KERAS_DOCS)] == theirs.to_list()
+
+
+def test_one_hot_with_one_token_per_document_equals_keras():
+    column = np.array(["fox", "dog", "cat", "fox", "unseen"], dtype=object)[:, None]
+    ours = TextVectorizer(output_mode="one_hot", split=None, sparse=False).fit(column[:4])
+    layer = keras.layers.TextVectorization(output_mode="one_hot", split=None)
+    layer.adapt(column[:4])
+    assert ours.vocabulary_ == layer.get_vocabulary()
+    np.testing.assert_array_equal(ours.transform(column), np.asarray(layer(column)))
+    # a 1-D batch gives one row per document in Keras too in this mode
+    np.testing.assert_array_equal(ours.transform(column[:, 0]), np.asarray(layer(column[:, 0])))
+    exported = ours.to_keras_layer()
+    np.testing.assert_array_equal(np.asarray(exported(column)), ours.transform(column))
+    # several tokens per document: Keras returns one vector per token (3-D); refused
+    assert len(_keras_layer(output_mode="one_hot")(KERAS_DOCS).shape) == 3
+    with pytest.raises(InvalidParameterError, match="split=None"):
+        TextVectorizer(output_mode="one_hot").fit(KERAS_DOCS)
+
+
+@pytest.mark.parametrize("output_mode", ["int", "multi_hot"])
+def test_split_none_one_column_equals_keras_and_1d_is_refused(output_mode):
+    docs = np.array(KERAS_DOCS + ["jumped over"], dtype=object)
+    layer = _keras_layer(split=None, output_mode=output_mode)
+    vec = TextVectorizer(split=None, output_mode=output_mode, sparse=False).fit(KERAS_DOCS)
+    np.testing.assert_array_equal(vec.transform(docs[:, None]), np.asarray(layer(docs[:, None])))
+    # Keras reads a 1-D batch with split=None as one sequence: one row for the whole batch
+    assert np.asarray(layer(docs)).ndim == 1
+    with pytest.raises(InputShapeError, match=r"one sequence.*reshape\(-1, 1\)"):
+        vec.transform(docs)
+    with pytest.raises(InputShapeError, match="split=None"):
+        clone(vec).fit_transform(list(docs))
+
+
+def test_sparse_true_with_int_output_raises_as_keras():
+    with pytest.raises(ValueError, match="sparse"):
+        keras.layers.TextVectorization(sparse=True, output_mode="int")
+    with pytest.raises(InvalidParameterError, match="sparse=True applies to the bag modes"):
+        TextVectorizer(sparse=True).fit(KERAS_DOCS)
+    assert isinstance(TextVectorizer().fit(KERAS_DOCS).transform(KERAS_DOCS), np.ndarray)
+    assert sp.issparse(TextVectorizer(output_mode="count").fit_transform(KERAS_DOCS))

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, SkprepParamsMixin, StrOptions
 from ..exceptions import AugmentationParameterError, InputShapeError, UnsupportedStepError
 from ._ops import (
     FILL_MODES,
@@ -111,7 +111,7 @@ def _check_transformation(transformation: Any, n: int) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------- estimator
 
 
-class ImageAugmenter(BaseEstimator):
+class ImageAugmenter(SkprepParamsMixin, BaseEstimator):
     """Augmented views of a batch of images, as Keras' random preprocessing layers make them.
 
     A *sampler* in imbalanced-learn's sense: :meth:`fit_resample` returns the original

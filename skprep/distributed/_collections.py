@@ -16,7 +16,11 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from ..exceptions import InputShapeError, UnsupportedCollectionError
+from ..exceptions import (
+    DistributedStateError,
+    InputShapeError,
+    UnsupportedCollectionError,
+)
 
 __all__ = ["Partitions", "split_rows", "broadcast", "resolve", "release", "discard"]
 
@@ -142,7 +146,7 @@ def resolve(ref: Any) -> Any:
 
     plugin = get_worker().plugins.get(ref.name)
     if plugin is None:  # pragma: no cover - only if the plugin was removed mid-run
-        raise RuntimeError(
+        raise DistributedStateError(
             f"skprep: the object {ref.name} is no longer installed on this worker; "
             "skprep.distributed.release_pipelines() removed it. Call map_pipeline again."
         )

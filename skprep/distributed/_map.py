@@ -12,7 +12,12 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import ImageFailure, ImageLoadWarning, InputShapeError
+from ..exceptions import (
+    ImageFailure,
+    ImageLoadWarning,
+    InputShapeError,
+    InvalidArgumentError,
+)
 from ..images import ImageLoader
 from ._collections import Partitions, broadcast, current_client, release, resolve, split_rows
 
@@ -167,11 +172,11 @@ def _sorted_failures(per_partition: list[list[ImageFailure]]) -> list[ImageFailu
 
 def _check_pipeline(pipeline: Any, method: str) -> None:
     if method not in _METHODS:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"method must be one of {list(_METHODS)}. Received: method={method!r}."
         )
     if not hasattr(pipeline, method):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{type(pipeline).__name__} has no {method!r} method (its last step is "
             f"{type(getattr(pipeline, 'steps', [[None, pipeline]])[-1][1]).__name__}). "
             "Use a method the final estimator provides, e.g. method='transform' for "
@@ -185,7 +190,7 @@ def _check_pipeline(pipeline: Any, method: str) -> None:
         and value.on_error == "fill"
     ]
     if nested:
-        raise ValueError(
+        raise InvalidArgumentError(
             "map_pipeline reports load failures of an ImageLoader that is the first step "
             "of the pipeline; this pipeline has an ImageLoader(on_error='fill') deeper "
             "inside, whose failures would stay on the workers. Make the loader the first "

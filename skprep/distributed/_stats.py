@@ -9,7 +9,7 @@ import dask
 import numpy as np
 from sklearn.base import clone
 
-from ..exceptions import ImageLoadWarning, InputShapeError
+from ..exceptions import ImageLoadWarning, InputShapeError, InvalidArgumentError
 from ..stats import ChannelMoments, DatasetStatsStandardizer
 from ._collections import broadcast, current_client, discard, resolve, split_rows
 from ._map import _apply, _sorted_failures
@@ -34,7 +34,8 @@ def _merged(results: list[tuple[ChannelMoments | None, list]]) -> ChannelMoments
     """The partitions' moments merged in partition order (empty partitions skipped)."""
     parts = [(i, moments) for i, (moments, _) in enumerate(results) if moments is not None]
     if not parts:
-        raise ValueError("fit_standardizer got an empty collection; it needs at least one row.")
+        raise InvalidArgumentError(
+            "fit_standardizer got an empty collection; it needs at least one row.")
     first_index, merged = parts[0]
     for i, moments in parts[1:]:
         if (len(moments.input_shape) != len(merged.input_shape)
@@ -104,7 +105,7 @@ def fit_standardizer(
     template._validate_params()
     split = split_rows(collection, column=column)
     if split.kind != "array" and loader is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"fit_standardizer got a dask {split.kind} of items, which need loading; pass "
             "loader=ImageLoader(target_size=...) (the loader of your pipeline)."
         )

@@ -8,6 +8,7 @@ from typing import Any
 import dask
 from sklearn.base import clone
 
+from ..exceptions import InvalidArgumentError
 from ._collections import broadcast, current_client, discard, resolve, split_rows
 
 __all__ = ["fit_text_vectorizer", "fit_keras_tokenizer"]
@@ -33,7 +34,8 @@ def _fit_from_partitions(template: Any, split: Any, client: Any, caller: str) ->
         discard(shipped, client)  # a one-off computation: nothing to keep on the workers
     counts = [c for c in counts if c is not None]
     if not counts:
-        raise ValueError(f"{caller} got an empty collection; it needs at least one document.")
+        raise InvalidArgumentError(
+            f"{caller} got an empty collection; it needs at least one document.")
     return template.fit_from_counts(reduce(template.merge_counts, counts))
 
 

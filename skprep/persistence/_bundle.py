@@ -22,6 +22,7 @@ from ..exceptions import (
     BundleIntegrityError,
     BundleUnsafeModelError,
     BundleVersionWarning,
+    InvalidArgumentError,
     PickleRefusedError,
     UnsafeModelError,
 )
@@ -218,7 +219,7 @@ def save(obj: Any, path: str | os.PathLike, *, metadata: dict | None = None,
     array([[3.]])
     """
     if format not in _PAYLOADS:
-        raise ValueError(f"format must be 'safe' or 'pickle'. Received: format={format!r}.")
+        raise InvalidArgumentError(f"format must be 'safe' or 'pickle'; got {format!r}.")
     meta_json = _metadata_json(metadata)
     members, by_hash = _serialize(obj, format)
     manifest = _manifest(obj, format, meta_json, members, _model_entries(obj, by_hash))
@@ -451,7 +452,7 @@ def _check_max_bytes(max_bytes: int | None, path: str) -> int:
     if max_bytes is None:
         return default_max_bytes(path)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"max_bytes must be a positive int or None. Received: max_bytes={max_bytes!r}."
         )
     return max_bytes

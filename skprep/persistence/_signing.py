@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._optional import import_optional
-from ..exceptions import BundleSignatureError
+from ..exceptions import BundleSignatureError, InvalidArgumentTypeError
 
 __all__ = ["signature_path", "sign_bundle", "verify_signature", "signature_status", "KeyLike"]
 
@@ -53,7 +53,7 @@ def _key_file(key: KeyLike, what: str) -> Iterator[str]:
             yield path
         return
     if not isinstance(key, (str, bytes, os.PathLike)):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"{what} must be PEM bytes/str or the path of a PEM file. "
             f"Received: {type(key).__name__}."
         )

@@ -20,7 +20,7 @@ from sklearn.base import clone
 
 from .._load_report import ImageLoadReport
 from .._progress import progress_bar, quiet
-from ..exceptions import ImageLoadError, ImageLoadWarning
+from ..exceptions import ImageLoadError, ImageLoadWarning, InvalidArgumentTypeError
 from ..images import ImageLoader
 
 __all__ = ["register_stateless_step"]
@@ -56,7 +56,8 @@ def register_stateless_step(cls: type) -> type:
     ...         return X / 2
     """
     if not isinstance(cls, type):
-        raise TypeError(f"register_stateless_step takes a class; received {cls!r}.")
+        raise InvalidArgumentTypeError(
+            f"register_stateless_step takes a class; received {cls!r}.")
     if cls not in _STATELESS:
         _STATELESS.append(cls)
     return cls

@@ -10,11 +10,11 @@ from typing import Any
 from sklearn import get_config
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from ..exceptions import UnsupportedStepError
+from .._compat import Interval, SkprepParamsMixin
+from ..exceptions import InvalidArgumentTypeError, UnsupportedStepError
 from ..guard import warn_before_fit
 from ..images import ImageLoader
 from ._engine import (
@@ -40,7 +40,7 @@ def _final_has(attr: str) -> Callable[[Any], bool]:
     return check
 
 
-class StreamingPipeline(Pipeline):
+class StreamingPipeline(SkprepParamsMixin, Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` that streams images through its steps.
 
     Same steps and results as ``Pipeline`` (bit-identical outputs and fitted state),
@@ -148,7 +148,7 @@ class StreamingPipeline(Pipeline):
         """Pipeline's step check, with samplers allowed as intermediate steps."""
         for name, step in self.steps[:-1]:
             if not (_is_passthrough(step) or _is_sampler(step) or hasattr(step, "transform")):
-                raise TypeError(
+                raise InvalidArgumentTypeError(
                     f"StreamingPipeline: step {name!r} ({type(step).__name__}) is neither a "
                     "transformer (fit and transform), a sampler (fit_resample) nor "
                     "'passthrough'.")
@@ -400,6 +400,7 @@ class StreamingPipeline(Pipeline):
         -------
         self : StreamingPipeline
         """
+        self._validate_params()  # before steps / batch_size are used to stream
         warn_before_fit(self, f"{type(self).__name__}.fit")
         if self._has_sampler():
             Xt, yt, final_left = self._fit_sampled(X, y, params)
@@ -423,6 +424,7 @@ class StreamingPipeline(Pipeline):
         -------
         Xt : ndarray
         """
+        self._validate_params()
         warn_before_fit(self, f"{type(self).__name__}.fit_transform")
         if self._has_sampler():
             Xt, yt, final_left = self._fit_sampled(X, y, params)

@@ -7,11 +7,15 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import InputShapeError
+from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
+from ..exceptions import (
+    InputShapeError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    InvalidParameterError,
+)
 
 __all__ = ["SequencePadder", "pad_sequences"]
 
@@ -32,6 +36,15 @@ def _as_sequences(sequences: Any, name: str) -> list:
                 "list or 1-D array of numbers. Wrap single values in a list."
             )
     return out
+
+
+def _numpy_dtype(dtype: Any, what: str, error: type) -> np.dtype:
+    """``np.dtype(dtype)``, or ``error`` naming ``what``."""
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise error(f"{what} must be a NumPy dtype (e.g. 'int32', object); got "
+                    f"{dtype!r}.") from exc
 
 
 def pad_sequences(
@@ -72,8 +85,9 @@ def pad_sequences(
            [ 4, -1, -1]], dtype=int32)
     """
     seqs = _as_sequences(sequences, "pad_sequences")
+    _numpy_dtype(dtype, "pad_sequences: dtype", InvalidArgumentTypeError)
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"pad_sequences: padding and truncating must be 'pre' or 'post'; got "
             f"padding={padding!r}, truncating={truncating!r}."
         )
@@ -87,7 +101,7 @@ def pad_sequences(
         maxlen = max(lengths) if lengths else 0
     is_str = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
     if isinstance(value, str) and dtype is not object and not is_str:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"pad_sequences: dtype {dtype} cannot hold the str value {value!r}; use "
             "dtype=object for variable-length strings."
         )
@@ -110,7 +124,7 @@ def pad_sequences(
     return out
 
 
-class SequencePadder(TransformerMixin, BaseEstimator):
+class SequencePadder(SkprepTransformer):
     """Pad ragged integer sequences to a fixed length, like ``keras.utils.pad_sequences``.
 
     Parameters
@@ -165,7 +179,7 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         self.value = value
         self.dtype = dtype
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> SequencePadder:
         """Record the output length (``maxlen`` or the longest sequence of ``X``).
 
@@ -180,6 +194,8 @@ class SequencePadder(TransformerMixin, BaseEstimator):
         self : SequencePadder
         """
         seqs = _as_sequences(X, type(self).__name__)
+        _numpy_dtype(self.dtype, f"The 'dtype' parameter of {type(self).__name__}",
+                     InvalidParameterError)
         if self.maxlen is not None:
             self.maxlen_ = int(self.maxlen)
         else:

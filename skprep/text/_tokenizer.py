@@ -34,11 +34,10 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import VocabularyError
+from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
+from ..exceptions import InvalidParameterError, VocabularyError
 from ._padder import _as_sequences
 from ._tokenizer_batch import DEFAULT_FILTERS, SEPARATORS, Batch, Rules, cut, matrix
 from ._tokenizer_json import JSON_PARAMS, dump_json, parse_config, parse_state
@@ -50,7 +49,7 @@ MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 _STATE_KEYS = ("word_counts", "word_docs", "document_count")
 
 
-class KerasTokenizer(TransformerMixin, BaseEstimator):
+class KerasTokenizer(SkprepTransformer):
     """The legacy Keras ``Tokenizer``, exactly, as a scikit-learn transformer.
 
     Same parameters, vocabulary, sequences, matrices and JSON as
@@ -179,11 +178,11 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
     def _check_options(self) -> None:
         name = type(self).__name__
         if not self.split:
-            raise ValueError(f"{name}: split must be a non-empty str; got split=''.")
+            raise InvalidParameterError(f"{name}: split must be a non-empty str; got split=''.")
         if not isinstance(self.filters, str) and not all(
             isinstance(c, str) and len(c) == 1 for c in self.filters
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: filters must be a str or a list of single characters; got "
                 f"{self.filters!r:.80}.")
 
@@ -246,7 +245,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         self._check_options()
         missing = [k for k in _STATE_KEYS if k not in counts]
         if missing:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{type(self).__name__}.fit_from_counts: the count state lacks {missing}; "
                 "make it with partial_counts / merge_counts.")
         self._set_vocabulary(dict(counts["word_counts"]), dict(counts["word_docs"]),
@@ -279,7 +278,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         self._lookup_cache = self._build_lookup()
 
     # ------------------------------------------------------------ public fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> KerasTokenizer:
         """Learn the vocabulary of a batch of documents (Keras' ``fit_on_texts``).
 
@@ -412,7 +411,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
     def _matrix(self, ids: np.ndarray, doc: np.ndarray, lengths: np.ndarray):
         """``sequences_to_matrix`` in mode ``output``."""
         if self.output == "tfidf" and not self.document_count_:
-            raise ValueError(f"{type(self).__name__}: output='tfidf' needs a tokenizer "
+            raise InvalidParameterError(f"{type(self).__name__}: output='tfidf' needs a tokenizer "
                              "fitted on some documents (document_count_ is 0).")
         out = matrix(self.output, ids, doc, lengths, self._width(), self.index_docs_,
                      self.document_count_)
@@ -579,7 +578,7 @@ class KerasTokenizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "word_index_")
         if self.output == "sequences":
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{type(self).__name__} with output='sequences' returns ragged sequences, "
                 "which have no column names; pad them (SequencePadder) or choose a "
                 "matrix output.")

@@ -33,12 +33,17 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
 from .._validation import IntTuple
-from ..exceptions import VocabularyError
+from ..exceptions import (
+    InputShapeError,
+    InvalidArgumentError,
+    InvalidParameterError,
+    UnsupportedStepError,
+    VocabularyError,
+)
 from ._inputs import as_documents, ngram_widths
 from ._standardize import make_tokenizer
 
@@ -51,7 +56,7 @@ _SEPARATOR = b"\0"  # between documents in the one-pass tokenization of a batch
 _SEP_ID = -2  # its lookup value (unless b"\0" is a real vocabulary term)
 
 
-class TextVectorizer(TransformerMixin, BaseEstimator):
+class TextVectorizer(SkprepTransformer):
     """Strings to token indices or bag-of-words, exactly like Keras ``TextVectorization``.
 
     Every option of ``keras.layers.TextVectorization`` with the same meaning and, after
@@ -74,12 +79,16 @@ callable or None, default="lower_and_strip_punctuation"
         receives one standardized document (``str``) and returns a list of ``str``.
     ngrams : int, tuple of int or None, default=None
         ``n`` gives all n-grams of widths 1..n; a tuple gives exactly those widths.
-    output_mode : {"int", "multi_hot", "count", "tf_idf"}, default="int"
+    output_mode : {"int", "multi_hot", "count", "tf_idf", "one_hot"}, default="int"
         ``"int"``: token indices, 0 = padding, 1 = out-of-vocabulary. The bag modes
         give one column per vocabulary term, column 0 = out-of-vocabulary.
+        ``"one_hot"`` (one vector per token) needs ``split=None`` and no ``ngrams``, so
+        that each document is one token and the output one row per document, as Keras
+        gives it; Keras' 3-D output for several tokens per document has no 2-D form.
     output_sequence_length : int or None, default=None
         ``"int"`` mode only: pad (with 0) or cut every row to this length, at the end.
-        None pads to the longest document of the batch.
+        None pads to the longest document of the batch. With ``ragged=True`` rows are
+        cut to this length and not padded (as Keras 3).
     pad_to_max_tokens : bool, default=False
         Bag modes only: make the output ``max_tokens`` wide even if the vocabulary is
         smaller.
@@ -91,12 +100,20 @@ callable or None, default="lower_and_strip_punctuation"
         With a fixed ``vocabulary`` in ``"tf_idf"`` mode: one weight per vocabulary
         entry (the OOV weight defaults to their mean when the vocabulary has no
         special tokens).
-    sparse : bool, default=True
-        Bag modes: return ``scipy.sparse`` CSR; False returns a dense array. The dtype
-        is Keras': int64 for ``"multi_hot"`` and ``"count"``, float32 for ``"tf_idf"``.
+    sparse : bool or "auto", default="auto"
+        Bag modes: return ``scipy.sparse`` CSR (True, and ``"auto"``); False returns a
+        dense array. The dtype is Keras': int64 for ``"multi_hot"``, ``"count"`` and
+        ``"one_hot"``, float32 for ``"tf_idf"``. ``sparse=True`` in ``"int"`` mode is an
+        error, as in Keras.
     ragged : bool, default=False
         ``"int"`` mode: return a list of 1-D int64 arrays (one per document, no
         padding) instead of a padded 2-D array; feed it to :class:`SequencePadder`.
+
+    Notes on ``split=None``: each document is one token. Keras then reads a 1-D batch
+    as *one* sequence of tokens (one output row for the whole batch); skprep refuses
+    1-D input to ``transform`` with ``split=None`` (except in ``"one_hot"`` mode,
+    where Keras also gives one row per document) and takes one-column 2-D input
+    (``X.reshape(-1, 1)``, ``df[["col"]]``), which Keras maps to one row per document.
 
     Attributes
     ----------
@@ -149,12 +166,12 @@ callable or None, default="lower_and_strip_punctuation"
         "split": [StrOptions({"whitespace", "character"}), callable, None],
         "ngrams": [Interval(Integral, 1, None, closed="left"),
                    IntTuple(None, low=1, allow_bool=False, types=(tuple,)), None],
-        "output_mode": [StrOptions({"int", "multi_hot", "count", "tf_idf"})],
+        "output_mode": [StrOptions({"int", "multi_hot", "count", "tf_idf", "one_hot"})],
         "output_sequence_length": [Interval(Integral, 0, None, closed="left"), None],
         "pad_to_max_tokens": ["boolean"],
         "vocabulary": ["array-like", None],
         "idf_weights": ["array-like", None],
-        "sparse": ["boolean"],
+        "sparse": ["boolean", StrOptions({"auto"})],
         "ragged": ["boolean"],
     }
 
@@ -170,7 +187,7 @@ callable or None, default="lower_and_strip_punctuation"
         pad_to_max_tokens: bool = False,
         vocabulary: Any = None,
         idf_weights: Any = None,
-        sparse: bool = True,
+        sparse: bool | str = "auto",
         ragged: bool = False,
     ) -> None:
         self.max_tokens = max_tokens
@@ -190,26 +207,37 @@ callable or None, default="lower_and_strip_punctuation"
         """Cross-parameter rules (Keras raises ValueError for the same cases)."""
         name = type(self).__name__
         if self.output_mode != "int" and self.output_sequence_length is not None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: output_sequence_length applies to output_mode='int' only; got "
                 f"output_sequence_length={self.output_sequence_length} with "
                 f"output_mode={self.output_mode!r}. Remove output_sequence_length."
             )
-        if self.ragged and (self.output_mode != "int" or self.output_sequence_length is not None):
-            raise ValueError(
-                f"{name}: ragged=True needs output_mode='int' and no output_sequence_length;"
-                f" got output_mode={self.output_mode!r}, output_sequence_length="
-                f"{self.output_sequence_length}."
+        if self.ragged and self.output_mode != "int":
+            raise InvalidParameterError(
+                f"{name}: ragged=True needs output_mode='int'; got "
+                f"output_mode={self.output_mode!r}."
+            )
+        if self.sparse is True and self.output_mode == "int":
+            raise InvalidParameterError(
+                f"{name}: sparse=True applies to the bag modes only (Keras raises too); got "
+                "output_mode='int'. Use sparse='auto' or False."
+            )
+        if self.output_mode == "one_hot" and (self.split is not None or self.ngrams):
+            raise InvalidParameterError(
+                f"{name}: output_mode='one_hot' gives one vector per token, which is one row "
+                "per document only when each document is one token: set split=None and "
+                f"ngrams=None (got split={self.split!r}, ngrams={self.ngrams!r}), or use "
+                "'multi_hot' for a bag of several tokens."
             )
         if self.pad_to_max_tokens and self.max_tokens is None:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: pad_to_max_tokens=True needs max_tokens; got max_tokens=None. "
                 "Set max_tokens or pad_to_max_tokens=False."
             )
         if self.idf_weights is not None and (
             self.vocabulary is None or self.output_mode != "tf_idf"
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"{name}: idf_weights go with a fixed vocabulary in output_mode='tf_idf'; got"
                 f" output_mode={self.output_mode!r}, vocabulary="
                 f"{'None' if self.vocabulary is None else 'set'}. Remove idf_weights."
@@ -378,7 +406,7 @@ callable or None, default="lower_and_strip_punctuation"
         if self.output_mode == "tf_idf":
             doc_counts = state["document_counts"]
             if doc_counts is None:
-                raise ValueError(
+                raise InvalidArgumentError(
                     "The count state has no document counts; it was counted by an "
                     "estimator with output_mode != 'tf_idf'. Count again with tf_idf."
                 )
@@ -445,7 +473,7 @@ callable or None, default="lower_and_strip_punctuation"
         self.n_documents_ = 0
 
     # ------------------------------------------------------------- public API
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> TextVectorizer:
         """Learn the vocabulary (and document frequencies) of a batch of documents.
 
@@ -498,8 +526,22 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         """
         check_is_fitted(self, "vocabulary_")
         self._check_options()
+        self._check_rank(X)
         docs = as_documents(X, type(self).__name__)
         return self._transform_tokens(*self._tokenize_batch(docs))
+
+    def _check_rank(self, X: Any) -> None:
+        """Refuse 1-D input with ``split=None``, which Keras reads as one sequence."""
+        if self.split is not None or self.output_mode == "one_hot":
+            return
+        if len(getattr(X, "shape", ())) != 2:
+            raise InputShapeError(
+                f"{type(self).__name__} with split=None takes each document as one token; "
+                "Keras reads a 1-D batch as one sequence of tokens (one output row for "
+                "the whole batch), so skprep refuses 1-D input here. Pass one column of "
+                "documents (np.asarray(docs, dtype=object).reshape(-1, 1), df[['col']]) "
+                "for one row per document, as Keras gives for (N, 1) input."
+            )
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any):
         """:meth:`fit` then :meth:`transform`, tokenizing the documents once.
@@ -518,6 +560,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
             return self.fit(X).transform(X)
         self._validate_params()
         self._check_options()
+        self._check_rank(X)
         docs = as_documents(X, type(self).__name__)
         batch = self._tokenize_batch(docs)
         self._fit_counts(self._count_tokens(*batch))
@@ -535,9 +578,10 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
 
     def _sequences(self, flat: np.ndarray, lengths: np.ndarray):
         n = len(lengths)
-        if self.ragged:
-            return np.split(flat, np.cumsum(lengths)[:-1]) if n else []
         width = self.output_sequence_length
+        if self.ragged:
+            rows = np.split(flat, np.cumsum(lengths)[:-1]) if n else []
+            return rows if width is None else [row[:width] for row in rows]
         if width is None:
             width = int(lengths.max()) if n else 0
         out = np.zeros(n * width, dtype=np.int64)
@@ -560,11 +604,11 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
             (np.ones(len(cols), dtype=dtype), cols, indptr), shape=(n, self._depth())
         )
         out.sum_duplicates()
-        if self.output_mode == "multi_hot":
+        if self.output_mode in ("multi_hot", "one_hot"):
             out.data[:] = 1
         elif self.output_mode == "tf_idf":
             out.data *= self.idf_weights_[out.indices]
-        return out if self.sparse else out.toarray()
+        return out if self.sparse in (True, "auto") else out.toarray()
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output column names: the vocabulary in bag modes, positions in ``"int"`` mode.
@@ -576,7 +620,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
         check_is_fitted(self, "vocabulary_")
         if self.output_mode == "int":
             if self.output_sequence_length is None:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"{type(self).__name__} in output_mode='int' without "
                     "output_sequence_length has no fixed output columns; set "
                     "output_sequence_length to name them.")
@@ -616,7 +660,7 @@ CSR matrix or ndarray (n, n_terms), int64 (multi_hot, count) or float32 (tf_idf)
             if not callable(own):
                 return own
             if given is None:
-                raise ValueError(
+                raise UnsupportedStepError(
                     f"{type(self).__name__}.{what} is a Python callable, which Keras cannot "
                     f"run inside the layer. Pass to_keras_layer({what}=...) a function on "
                     "tf.string tensors that does the same.")
