@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.base import _fit_context as fit_context
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils._param_validation import InvalidParameterError as SklearnInvalidParameterError
+from sklearn.utils._param_validation import validate_params as _sklearn_validate_params
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names_in as check_feature_names_in
 
@@ -50,6 +51,7 @@ __all__ = [
     "fit_context",
     "pillow_openers",
     "strict_tile_loader",
+    "validate_params",
     "wrap_output",
 ]
 
@@ -83,6 +85,31 @@ def _shape_aware(method: Callable) -> Callable:
         return wrap_output(self, method(self, X, *args, **kwargs), X)
 
     return wrapped
+
+
+def validate_params(constraints: dict, *, prefer_skip_nested_validation: bool = True):
+    """scikit-learn's ``validate_params`` decorator for a public function, raising
+    :class:`skprep.exceptions.InvalidParameterError` (a SkprepError that is also
+    scikit-learn's ``InvalidParameterError``) with scikit-learn's message."""
+
+    def decorate(func: Callable) -> Callable:
+        checked = _sklearn_validate_params(
+            constraints, prefer_skip_nested_validation=prefer_skip_nested_validation)(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from .exceptions import InvalidParameterError, SkprepError
+
+            try:
+                return checked(*args, **kwargs)
+            except SklearnInvalidParameterError as exc:
+                if isinstance(exc, SkprepError):
+                    raise
+                raise InvalidParameterError(str(exc)) from exc
+
+        return wrapper
+
+    return decorate
 
 
 class SkprepParamsMixin:

@@ -25,8 +25,8 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._compat import Interval, StrOptions, validate_params
 from .exceptions import ImageFolderError, ImageFolderNotFoundError
 
 __all__ = ["paths_from_directory", "KERAS_IMAGE_FORMATS"]

@@ -268,3 +268,15 @@ def test_the_command_line_lists_folders_with_paths_from_directory(tree):
     every = collect_images([tree])
     assert every == paths_from_directory(tree, labels=None, formats=IMAGE_EXTENSIONS)[0]
     assert os.path.join(tree, "C_upper", "x.webp") in every  # the CLI's wider formats
+
+
+def test_bad_arguments_are_skprep_errors(tmp_path):
+    """The error promise holds for the function's parameter checks too."""
+    from sklearn.utils._param_validation import InvalidParameterError as SklearnError
+
+    from skprep.exceptions import InvalidParameterError, SkprepError
+
+    with pytest.raises(InvalidParameterError, match="'label_mode' parameter") as info:
+        paths_from_directory(tmp_path, label_mode="one_hot")
+    assert isinstance(info.value, SkprepError) and isinstance(info.value, SklearnError)
+    assert isinstance(info.value, ValueError)
