@@ -308,7 +308,7 @@ def test_info_json_gives_json_values(bundle, capsys):
     assert info["keras_models"][0]["path"] == "extractor"
 
 
-def test_weights_and_layer_mistakes_say_what_exists(image_dir, tmp_path, capsys):
+def test_weights_and_layer_mistakes_say_what_exists(image_dir, tmp_path, capsys, keras_mod):
     out = str(tmp_path / "f.npz")
     assert main(["features", str(image_dir), "--model", "vgg16", "--weights", "missing.h5",
                  "-o", out]) == 1
