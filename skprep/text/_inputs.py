@@ -11,7 +11,7 @@ import numpy as np
 from ..exceptions import TextInputError
 from ._standardize import to_bytes
 
-__all__ = ["as_documents", "ngram_widths"]
+__all__ = ["add_counts", "as_documents", "ngram_widths"]
 
 
 def as_documents(X: Any, estimator_name: str) -> list[bytes]:
@@ -56,3 +56,20 @@ def ngram_widths(ngrams: int | tuple[int, ...] | None) -> tuple[int, ...] | None
     if isinstance(ngrams, Integral) and not isinstance(ngrams, bool):
         return tuple(range(1, int(ngrams) + 1))
     return tuple(int(n) for n in ngrams)
+
+
+def add_counts(x: dict | None, y: dict | None) -> dict | None:
+    """Counts of ``x`` plus those of ``y``, in a new dict: ``x``'s keys first, then ``y``'s
+    new ones in their order (so merging parts in order keeps the whole's key order).
+    None stands for counts not kept; it merges to the other side.
+
+    >>> add_counts({"a": 1, "b": 2}, {"b": 1, "c": 5})
+    {'a': 1, 'b': 3, 'c': 5}
+    """
+    if x is None or y is None:
+        return None if x is None and y is None else dict(x or y)
+    out = dict(x)
+    get = out.get
+    for key, count in y.items():
+        out[key] = get(key, 0) + count
+    return out

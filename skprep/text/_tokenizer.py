@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, SkprepTransformer, StrOptions, fit_context
 from ..exceptions import InvalidParameterError, VocabularyError
+from ._inputs import add_counts
 from ._padder import _as_sequences
 from ._tokenizer_batch import DEFAULT_FILTERS, SEPARATORS, Batch, Rules, cut, matrix
 from ._tokenizer_json import JSON_PARAMS, dump_json, parse_config, parse_state
@@ -217,16 +218,8 @@ class KerasTokenizer(SkprepTransformer):
         Merging the counts of consecutive parts in order equals counting the whole:
         same numbers and same key order, hence the same ``word_index_`` and JSON.
         """
-
-        def add(x: dict, y: dict) -> dict:
-            out = dict(x)
-            get = out.get
-            for word, n in y.items():
-                out[word] = get(word, 0) + n
-            return out
-
-        return {"word_counts": add(a["word_counts"], b["word_counts"]),
-                "word_docs": add(a["word_docs"], b["word_docs"]),
+        return {"word_counts": add_counts(a["word_counts"], b["word_counts"]),
+                "word_docs": add_counts(a["word_docs"], b["word_docs"]),
                 "document_count": a["document_count"] + b["document_count"]}
 
     def fit_from_counts(self, counts: dict[str, Any]) -> KerasTokenizer:

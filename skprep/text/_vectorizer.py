@@ -44,7 +44,7 @@ from ..exceptions import (
     UnsupportedStepError,
     VocabularyError,
 )
-from ._inputs import as_documents, ngram_widths
+from ._inputs import add_counts, as_documents, ngram_widths
 from ._standardize import make_tokenizer
 
 __all__ = ["TextVectorizer"]
@@ -352,18 +352,8 @@ callable or None, default="lower_and_strip_punctuation"
         >>> merged["token_counts"], merged["n_documents"]
         ({b'b': 2, b'a': 1, b'c': 1}, 2)
         """
-
-        def add(x: dict | None, y: dict | None) -> dict | None:
-            if x is None or y is None:
-                return None if x is None and y is None else dict(x or y)
-            out = dict(x)
-            get = out.get
-            for token, count in y.items():
-                out[token] = get(token, 0) + count
-            return out
-
-        return {"token_counts": add(a["token_counts"], b["token_counts"]),
-                "document_counts": add(a["document_counts"], b["document_counts"]),
+        return {"token_counts": add_counts(a["token_counts"], b["token_counts"]),
+                "document_counts": add_counts(a["document_counts"], b["document_counts"]),
                 "n_documents": a["n_documents"] + b["n_documents"]}
 
     def fit_from_counts(self, state: dict[str, Any]) -> TextVectorizer:
