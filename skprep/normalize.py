@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._buffers import recycler_for
 from ._compat import SkprepTransformer, StrOptions, check_feature_names_in
 from ._constants import CAFFE_MEAN_BGR, MODES, TF_SCALE, TORCH_MEAN_RGB, TORCH_SCALE, TORCH_STD_RGB
 from ._lut import apply_table
@@ -211,7 +213,8 @@ def _fused(src: np.ndarray, out: np.ndarray, steps, n_channels: int, flip: bool)
             ufunc(target, operand[:size] if np.ndim(operand) else operand, out=target)
 
 
-def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray | None:
+def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool,
+                     empty: Callable[..., np.ndarray]) -> np.ndarray | None:
     """Keras' arithmetic, chunked and in place on the output; None if ``x`` does not fit.
 
     Bit-identical to ``_apply_inplace`` on ``x.astype(float32)``: the same float32
@@ -220,7 +223,7 @@ def _preprocess_fast(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndar
     """
     if not x.flags.c_contiguous or x.ndim < 2 or x.dtype.kind not in "uif":
         return None
-    out = np.empty(x.shape, dtype=_F32)
+    out = empty(x.shape, _F32)
     n_channels = x.shape[axis]
     if mode == "tf":  # scalar steps: whole-array passes are as fast, with no chunk overhead
         np.copyto(out, x, casting="unsafe")
@@ -261,13 +264,14 @@ def _uint8_table(mode: str, n_channels: int) -> np.ndarray:
     return table
 
 
-def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool) -> np.ndarray | None:
+def _preprocess_uint8(x: np.ndarray, mode: str, axis: int, flip: bool,
+                      empty: Callable[..., np.ndarray]) -> np.ndarray | None:
     """The lookup-table path for uint8 batches (None where it does not apply)."""
     if x.dtype != np.uint8 or x.ndim < 2 or axis not in (1, x.ndim - 1):
         return None
     channels_first = axis != x.ndim - 1
     return apply_table(x, _uint8_table(mode, x.shape[axis]), channels_first=channels_first,
-                       flip=flip)
+                       flip=flip, empty=empty)
 
 
 def _check_channels(x: np.ndarray, mode: str, axis: int) -> None:
@@ -323,18 +327,25 @@ def preprocess(x: Any, mode: str, *, data_format: str = "channels_last") -> np.n
     >>> preprocess(np.array([[255, 0, 0]], dtype=np.uint8), "caffe")  # BGR, mean-centred
     array([[-103.939, -116.779,  131.32 ]], dtype=float32)
     """
+    return _preprocess(x, mode, data_format, np.empty)
+
+
+def _preprocess(x: Any, mode: str, data_format: str,
+                empty: Callable[..., np.ndarray]) -> np.ndarray:
+    """:func:`preprocess`, its output made by ``empty(shape, dtype)``."""
     flip = mode_arithmetic(mode).flip  # also checks the mode
     x = np.asarray(x)
     axis = _mode_axis(x.ndim, data_format)
     _check_channels(x, mode, axis)
     if mode != "none":
-        out = _preprocess_uint8(x, mode, axis, flip)
+        out = _preprocess_uint8(x, mode, axis, flip, empty)
         if out is None:
-            out = _preprocess_fast(x, mode, axis, flip)
+            out = _preprocess_fast(x, mode, axis, flip, empty)
         if out is not None:
             return out
     src = np.flip(x, axis=axis) if flip else x
-    out = src.astype(_F32, copy=True)
+    out = empty(x.shape, _F32)
+    np.copyto(out, src, casting="unsafe")  # the values of src.astype(float32)
     if mode != "none":
         _apply_inplace(out, mode, axis)
     return out
@@ -417,11 +428,20 @@ class KerasModeNormalizer(SkprepTransformer):
 
     Notes
     -----
-    ``transform`` allocates nothing full-size but its float32 output: contiguous input
-    is cast and transformed cache-sized chunk by chunk, in place, with Keras' own
-    float32 operations in Keras' order (so the result stays bit-identical). Keras'
-    ``preprocess_input(x.astype("float32"))`` makes the same single allocation but runs
-    one strided pass over the whole batch per channel and operation.
+    ``transform`` allocates nothing full-size but its float32 output. uint8 input is
+    looked up in a table of Keras' own float32 results for the 256 values (OpenCV's
+    ``cv2.LUT``); other contiguous input is cast and transformed cache-sized chunk by
+    chunk, in place, with Keras' float32 operations in Keras' order. Either way the
+    result is bit-identical to ``preprocess_input(x.astype("float32"))``, which makes
+    the same single allocation but runs one strided pass over the whole batch per
+    channel and operation.
+
+    Outputs of 1 MiB or more reuse the memory of this normalizer's previous output
+    once every array made from that output is gone (as in a loop that feeds each
+    batch to a model and drops it): fresh memory costs the kernel as much time as the
+    lookup that fills it. A reused output is still a new array that nothing else
+    refers to; it only does not own its memory (``out.flags.owndata`` is False). The
+    normalizer keeps one idle block, the size of its last output, while it exists.
 
     Examples
     --------
@@ -514,7 +534,7 @@ class KerasModeNormalizer(SkprepTransformer):
                     InputRangeWarning,
                     stacklevel=2,
                 )
-        return preprocess(X, self.mode_, data_format=self.data_format)
+        return _preprocess(X, self.mode_, self.data_format, recycler_for(self).empty)
 
     def inverse_transform(self, X):
         """Undo the mode: return 0-255 RGB pixels as float32.

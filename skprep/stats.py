@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ._buffers import recycler_for
 from ._compat import Interval, Real, SkprepTransformer, StrOptions
 from ._lut import apply_table, channel_histograms
 from ._validation import channel_axis, check_batch, fitted_on_images
@@ -344,7 +346,10 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
     Memory is O(one batch): nothing is concatenated. uint8/uint16 input is summed
     exactly in integers; float input in float64, in chunks. Concurrent
     :meth:`partial_fit` calls on one instance are serialized by a lock, so several
-    threads may feed it without corrupting the statistics.
+    threads may feed it without corrupting the statistics. :meth:`transform` outputs
+    of 1 MiB or more reuse the memory of the previous output once every array made
+    from it is gone, as :class:`~skprep.KerasModeNormalizer` does (one idle block is
+    kept while the standardizer exists; the arrays do not own their memory).
 
     Examples
     --------
@@ -561,7 +566,8 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
             out /= scale
         return out
 
-    def _affine(self, X: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def _affine(self, X: np.ndarray, a: np.ndarray, b: np.ndarray,
+                empty: Callable[..., np.ndarray] = np.empty) -> np.ndarray:
         axis = channel_axis(X.ndim, self.data_format)
         if X.dtype == np.uint8 and X.ndim >= 2:
             # the same float32 operations on the 256 possible values, then a lookup
@@ -569,12 +575,13 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
             table *= a.astype(np.float32)
             table += b.astype(np.float32)
             out = apply_table(X, table.reshape(1, 256, a.size),
-                              channels_first=axis != X.ndim - 1)
+                              channels_first=axis != X.ndim - 1, empty=empty)
             if out is not None:
                 return out
         shape = [1] * X.ndim
         shape[axis] = -1
-        out = X.astype(np.float32, copy=True)
+        out = empty(X.shape, np.float32)
+        np.copyto(out, X, casting="unsafe")  # the values of X.astype(float32)
         out *= a.astype(np.float32).reshape(shape)
         out += b.astype(np.float32).reshape(shape)
         return out
@@ -595,7 +602,7 @@ class DatasetStatsStandardizer(OneToOneFeatureMixin, SkprepTransformer):
         if X.ndim == 2 and X.dtype == np.float64:
             return self._float64_table(X, inverse=False)
         a, b = self._coefficients()
-        return self._affine(X, a, b)
+        return self._affine(X, a, b, recycler_for(self).empty)
 
     def inverse_transform(self, X):
         """Map standardized values back to the input's scale.

@@ -137,7 +137,8 @@ def test_caffe_flip_in_chunks_equals_keras(keras, monkeypatch, data_format):
     """The RGB -> BGR reversal runs chunk by chunk; chunk edges change nothing."""
     from keras.applications import imagenet_utils
 
-    monkeypatch.setattr(_lut, "_FLIP_CHUNK_PIXELS", 7)  # 105 pixels: 15 chunks, one partial
+    # 105 pixels in chunks of 7 (bounds (7, 7)): 15 chunks, one partial
+    monkeypatch.setattr(_lut, "_FLIP_CHUNK_PIXELS", (7, 7))
     x = BATCH_U8 if data_format == "channels_last" else np.ascontiguousarray(
         BATCH_U8.transpose(0, 3, 1, 2))
     expected = imagenet_utils.preprocess_input(x.astype(np.float32), mode="caffe",
