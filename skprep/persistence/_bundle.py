@@ -27,6 +27,8 @@ from ..exceptions import (
     UnsafeModelError,
 )
 from ._signing import KeyLike, sign_bundle, signature_path, verify_signature
+from ._skops_reader import read_skops, schema_type_names
+from ._trust import UNSAFE_TYPES, refuse_untrusted
 from ._walk import find_keras_extractors
 from ._zipread import (
     MANIFEST,
@@ -44,8 +46,6 @@ BUNDLE_FORMAT = "skprep-bundle"
 BUNDLE_VERSION = 1
 _PAYLOADS = {"safe": "estimator.skops", "pickle": "estimator.joblib"}
 _SERIALIZATIONS = {"skops": _PAYLOADS["safe"], "pickle": _PAYLOADS["pickle"]}
-_TRUSTED_PACKAGES = ("sklearn", "numpy", "skprep")
-_NEVER_IMPORTED = frozenset({"conftest", "experimental", "__main__", ""})
 _CHECKED_VERSIONS = ("skprep", "scikit-learn", "keras", "numpy")
 
 
@@ -320,33 +320,6 @@ def _check_versions(manifest: dict, path: str, strict: bool) -> None:
     warnings.warn(text, BundleVersionWarning, stacklevel=3)
 
 
-def _is_trusted_type(name: str) -> bool:
-    """A class (not a function) defined in scikit-learn, numpy or skprep.
-
-    Finding it imports its module, so modules whose import has side effects or costs
-    (test suites, ``sklearn.experimental``'s enablers) are never looked at.
-    """
-    if not isinstance(name, str) or name.split(".", 1)[0] not in _TRUSTED_PACKAGES:
-        return False
-    if any(part in _NEVER_IMPORTED or part.startswith("test") for part in name.split(".")):
-        return False
-    module_name, _, attr = name.rpartition(".")
-    while module_name:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            module_name, _, head = module_name.rpartition(".")
-            attr = f"{head}.{attr}"
-            continue
-        except Exception:  # noqa: BLE001 - a name that breaks importing is not trusted
-            return False
-        obj: Any = module
-        for part in attr.split("."):
-            obj = getattr(obj, part, None)
-        return isinstance(obj, type)
-    return False
-
-
 def _looks_like_zip(path: str) -> bool:
     """A zip by its first bytes (a truncated bundle is still a zip, just a broken one)."""
     with open(path, "rb") as fh:
@@ -393,15 +366,10 @@ def _untrusted_types(sio: Any, payload: bytes, name: str, what: str,
             f"Bundle member {name!r} of {what} is not a readable skops file "
             f"({type(exc).__name__}: {exc})."
         ) from exc
-    extra = set(trusted or ())
-    refused = [t for t in untrusted if t not in extra and not _is_trusted_type(t)]
-    if refused:
-        raise BundleError(
-            f"{what} contains types that are not trusted: {refused}. skprep trusts "
-            "scikit-learn's, numpy's and skprep's own classes. If you trust these too, "
-            f"pass trusted={refused!r} to skprep.load."
-        )
-    return untrusted
+    # skops before 0.16 trusted the tree node storage by default: refused here anyway
+    names = set(untrusted) | (schema_type_names(payload) & UNSAFE_TYPES.keys())
+    refuse_untrusted(sorted(names), trusted, what)
+    return sorted(names)
 
 
 def _load_payload(manifest: dict, data: dict[str, bytes], what: str,
@@ -412,8 +380,11 @@ def _load_payload(manifest: dict, data: dict[str, bytes], what: str,
         import joblib
 
         return joblib.load(io.BytesIO(payload))
-    sio = _import_skops()
     check_inner_archive(payload, name, what, max_bytes)
+    construct = read_skops(payload)  # the common case, without importing skops.io
+    if construct is not None:
+        return construct()
+    sio = _import_skops()
     untrusted = _untrusted_types(sio, payload, name, what, trusted)
     return sio.loads(payload, trusted=untrusted)
 

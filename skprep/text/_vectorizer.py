@@ -413,10 +413,27 @@ callable or None, default="lower_and_strip_punctuation"
         specials = [MASK_TOKEN, OOV_TOKEN] if start == 2 else [OOV_TOKEN]
         self.vocabulary_ = specials + list(tokens)
         self.idf_weights_ = idf
-        lookup = {t.encode("utf-8"): i for i, t in enumerate(tokens, start)}
+        self._build_lookup()
+
+    def _build_lookup(self) -> None:
+        """Token bytes -> index, from ``vocabulary_`` (a cache: not saved, rebuilt)."""
+        start = self._token_start()
+        lookup = {t.encode("utf-8"): i for i, t in enumerate(self.vocabulary_[start:], start)}
         lookup[MASK_TOKEN.encode()] = 0 if start == 2 else -1  # padding / dropped
         lookup.setdefault(_SEPARATOR, _SEP_ID)  # ends a document in one-pass batches
         self._lookup = lookup
+
+    def __getstate__(self):
+        # the lookup's bytes keys are derived from vocabulary_, and skops' format
+        # (JSON keys) cannot hold them: a fitted vectorizer saves without it
+        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
+        state.pop("_lookup", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if getattr(self, "vocabulary_", None) is not None:
+            self._build_lookup()
 
     def _set_fixed_vocabulary(self) -> None:
         name = type(self).__name__
