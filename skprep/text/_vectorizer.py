@@ -423,14 +423,14 @@ callable or None, default="lower_and_strip_punctuation"
         lookup.setdefault(_SEPARATOR, _SEP_ID)  # ends a document in one-pass batches
         self._lookup = lookup
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # the lookup's bytes keys are derived from vocabulary_, and skops' format
         # (JSON keys) cannot hold them: a fitted vectorizer saves without it
         state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
         state.pop("_lookup", None)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         if getattr(self, "vocabulary_", None) is not None:
             self._build_lookup()
