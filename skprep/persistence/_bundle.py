@@ -24,6 +24,7 @@ from ..exceptions import (
     BundleVersionWarning,
     InvalidArgumentError,
     PickleRefusedError,
+    SkprepError,
     UnsafeModelError,
 )
 from ._signing import KeyLike, sign_bundle, signature_path, verify_signature
@@ -87,7 +88,17 @@ def _metadata_json(metadata: dict | None) -> dict:
 
 def _dump_payload(obj: Any, format: str) -> bytes:
     if format == "safe":
-        return _import_skops().dumps(obj)
+        sio = _import_skops()
+        try:
+            return sio.dumps(obj)
+        except SkprepError:  # a Keras model refused while it is written, for example
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever skops raises on what it cannot write
+            raise BundleError(
+                f"skops cannot write this {type(obj).__name__} ({type(exc).__name__}: "
+                f"{exc}). A safe bundle holds only what skops can persist; if every reader "
+                'of the file trusts you, save it with format="pickle".'
+            ) from exc
     import joblib
 
     buffer = io.BytesIO()
