@@ -74,10 +74,14 @@ def test_untrusted_types_are_listed_and_refused(tmp_path):
      "sklearn.tree._tree.Tree"),
     (lambda: __import__("sklearn.ensemble", fromlist=["x"]).HistGradientBoostingClassifier(
         max_iter=3), "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"),
+    (lambda: __import__("sklearn.neighbors", fromlist=["x"]).KNeighborsClassifier(
+        algorithm="kd_tree"), "sklearn.neighbors._kd_tree.KDTree"),
+    (lambda: __import__("sklearn.neighbors", fromlist=["x"]).KNeighborsClassifier(
+        algorithm="ball_tree"), "sklearn.neighbors._ball_tree.BallTree"),
 ])
 def test_tree_node_storage_is_refused_unless_trusted(tmp_path, make, unsafe):
-    """skops refuses these by default (a crafted file can read out of bounds at predict);
-    skprep's "classes of scikit-learn" rule must not trust them behind its back."""
+    """Trees whose raw indices a crafted file can point out of bounds (scikit-learn reads
+    them unchecked): skprep's "classes of scikit-learn" rule must not trust them."""
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = (X[:, 0] > 0).astype(int)
     model = make().fit(X, y)

@@ -77,7 +77,7 @@ COMMON = {
     "ridge": lambda: Ridge(alpha=0.5).fit(X, X[:, 0]),
     "pca + svc": lambda: make_pipeline(PCA(2), SVC()).fit(X, Y),
     "min-max scaler": lambda: MinMaxScaler().fit(X),
-    "k-neighbours, KD-tree": lambda: KNeighborsClassifier(algorithm="kd_tree").fit(X, Y),
+    "k-neighbours, brute force": lambda: KNeighborsClassifier(algorithm="brute").fit(X, Y),
     "label encoder": lambda: LabelEncoder().fit(["b", "a", "c", "a"]),
     "image loader + normalizer": lambda: Pipeline([
         ("load", ImageLoader((8, 8))), ("norm", KerasModeNormalizer(model="resnet50").fit(
@@ -121,6 +121,8 @@ ELSEWHERE = {
     "a function": lambda: FunctionTransformer(np.sqrt),
     "an object array": lambda: np.array([1, "a", None], dtype=object),
     "a tree (refused by default)": lambda: RandomForestClassifier(2, random_state=0).fit(X, Y),
+    "a KD-tree (refused by default)": lambda: KNeighborsClassifier(
+        algorithm="kd_tree").fit(X, Y),
     "a loss object": lambda: SGDClassifier(random_state=0).fit(X, Y),
     "a set": lambda: {1, 2},
 }

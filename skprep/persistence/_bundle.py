@@ -455,10 +455,12 @@ def load(path: str | os.PathLike, *, allow_pickle: bool = False,
     trusted : list of str, default=None
         Extra type names to trust in a safe bundle (e.g. ``"mypkg.MyTransformer"``),
         besides scikit-learn's, numpy's and skprep's own classes. Tree models also need
-        their node storage named here (``"sklearn.tree._tree.Tree"``, or HistGradient
-        Boosting's ``"sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"``):
-        a crafted file can make its raw indices read out of bounds, so trust only files
-        you made or whose source you trust.
+        their node storage named here (``"sklearn.tree._tree.Tree"``, HistGradient
+        Boosting's ``"sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"``,
+        nearest neighbours' ``"sklearn.neighbors._kd_tree.KDTree"`` or
+        ``"sklearn.neighbors._ball_tree.BallTree"``): a crafted file can make their raw
+        indices read out of bounds, so trust only files you made or whose source you
+        trust. The error message lists what a bundle needs.
     strict : bool, default=False
         Raise instead of warning when the bundle was written with other versions of
         skprep, scikit-learn, Keras or numpy.

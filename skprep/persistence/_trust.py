@@ -19,8 +19,8 @@ __all__ = ["UNSAFE_TYPES", "is_trusted_type", "refuse_untrusted"]
 _TRUSTED_PACKAGES = ("sklearn", "numpy", "skprep")
 _NEVER_IMPORTED = frozenset({"conftest", "experimental", "__main__", ""})
 
-#: classes of the trusted packages that are still refused by default, and why (the
-#: reasons skops gives for refusing them, scikit-learn/scikit-learn#34558)
+#: classes of the trusted packages that are still refused by default, and why (for the
+#: trees, the reasons skops gives for refusing them, scikit-learn/scikit-learn#34558)
 UNSAFE_TYPES: dict[str, str] = {
     "sklearn.tree._tree.Tree": (
         "the node storage of decision trees, random forests, extra trees and gradient "
@@ -32,6 +32,19 @@ UNSAFE_TYPES: dict[str, str] = {
         "the nodes of HistGradientBoosting models hold raw child and feature indices "
         "that scikit-learn reads without bounds checks: a crafted file loads, and its "
         "first predict can crash the process or read memory out of bounds"
+    ),
+    # not skops' list, since skops does not trust them by default at all; skprep's
+    # package rule would. Their state (idx_array, node_data) is set without checks by
+    # __setstate__ and read by Cython built with boundscheck=False (sklearn/meson.build)
+    "sklearn.neighbors._kd_tree.KDTree": (
+        "the KD-tree of nearest-neighbour models holds raw sample and node indices "
+        "that scikit-learn reads without bounds checks: a crafted file loads, and its "
+        "first query can crash the process or read memory out of bounds"
+    ),
+    "sklearn.neighbors._ball_tree.BallTree": (
+        "the ball tree of nearest-neighbour models holds raw sample and node indices "
+        "that scikit-learn reads without bounds checks: a crafted file loads, and its "
+        "first query can crash the process or read memory out of bounds"
     ),
 }
 
