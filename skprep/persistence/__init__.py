@@ -15,8 +15,9 @@ an explicit list of trusted types (scikit-learn's, numpy's and skprep's own, exc
 trees whose raw indices scikit-learn reads unchecked: ``_trust.UNSAFE_TYPES``), loads the
 Keras models with ``safe_mode=True``, and refuses pickle unless ``allow_pickle=True``.
 The skops node types a skprep pipeline uses are read without importing ``skops.io``
-(``_skops_reader``); anything else is read by ``skops.io``. It reads boundedly: zip headers are compared with the manifest and a size cap before
-anything is decompressed, and members are hashed while they stream.
+(``_skops_reader``); anything else is read by ``skops.io``. It reads boundedly: zip
+headers are compared with the manifest and a size cap before anything is decompressed,
+and members are hashed while they stream.
 
 ``save(..., sign_with=private_key)`` also writes ``<bundle>.sig`` in OpenSSF
 model-signing's format (elliptic-curve key, offline); ``load(..., verify_with=public_key)``
