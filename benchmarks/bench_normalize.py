@@ -70,7 +70,7 @@ def _cases(norm, batch, dtype: str) -> dict:
     return cases
 
 
-def _row(mode, name, dtype, timing, memory, out, expected, ref_time, n_images, out_bytes):
+def _row(mode, name, timing, memory, out, expected, ref_time, n_images, out_bytes):
     is_skprep = name.startswith("skprep")
     speedup = ref_time / timing["median_s"] if ref_time else None
     has_target = name == "skprep from uint8"
@@ -123,7 +123,7 @@ def main(argv=None) -> dict:
                 out = fn()
                 if not name.startswith("skprep"):
                     ref_time = timing["median_s"]
-                rows.append(_row(mode, name, dtype, timing, memory, out, expected, ref_time,
+                rows.append(_row(mode, name, timing, memory, out, expected, ref_time,
                                  n_images, out_bytes))
                 del out
     columns = [
