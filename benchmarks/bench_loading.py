@@ -17,6 +17,10 @@ CPU: the process's CPU time (user + sys, all threads) per image, and Keras' CPU 
 image over it ("x Keras, CPU"): independent of the machine's load, and the most that
 threads on N cores can turn into N times that in wall-clock speed.
 
+Stages (web JPEG, one thread, CPU ms per image): Pillow decode, Pillow's antialiased
+bilinear resize (skprep's), its nearest-neighbour resize (Keras'), OpenCV ``INTER_AREA``,
+and the whole ``ImageLoader``: where the time goes, and what a faster resize would need.
+
 Quality: the mean absolute pixel difference (0-255 scale) of each output against a full
 decode + antialiased bilinear resize (Pillow ``resize`` without ``draft`` or
 ``reducing_gap``). Targets (issue 5), ``ImageLoader`` on all cores at its defaults:
@@ -176,6 +180,54 @@ def _run_corpus(corpus: str, paths: list[str], repeats: int, pool) -> list[dict]
     return rows
 
 
+def _web_stages(paths: list[str], repeats: int) -> list[dict]:
+    """One thread, CPU ms per web JPEG for each stage: where the loader's time goes."""
+    import io
+
+    from PIL import Image
+
+    from skprep import ImageLoader
+
+    data = [Path(p).read_bytes() for p in paths]
+    decoded = []
+    for blob in data:
+        img = Image.open(io.BytesIO(blob))
+        img.load()
+        decoded.append(img)
+    arrays = [np.asarray(img) for img in decoded]
+    width_height = (SIZE[1], SIZE[0])
+    stages = {
+        "Pillow decode (open + load)": lambda: [Image.open(io.BytesIO(b)).load() for b in data],
+        "Pillow resize, bilinear antialiased (skprep's)": lambda: [
+            img.resize(width_height, Image.Resampling.BILINEAR) for img in decoded],
+        "Pillow resize, nearest (Keras')": lambda: [
+            img.resize(width_height, Image.Resampling.NEAREST) for img in decoded],
+        "skprep ImageLoader, 1 thread, whole": lambda: ImageLoader(SIZE, n_jobs=1)
+        .transform(paths),
+    }
+    try:
+        import cv2
+
+        stages["OpenCV resize, INTER_AREA, 1 thread"] = lambda: [
+            cv2.resize(a, width_height, interpolation=cv2.INTER_AREA) for a in arrays]
+    except ImportError:  # pragma: no cover - a core dependency
+        pass
+    rows = []
+    threads = None
+    if "OpenCV resize, INTER_AREA, 1 thread" in stages:
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+    try:
+        for name, fn in stages.items():
+            timing = measure(fn, repeats)
+            rows.append({"stage": name,
+                         "cpu_ms_per_image": timing["cpu_median_s"] * 1e3 / len(paths)})
+    finally:
+        if threads is not None:
+            cv2.setNumThreads(threads)
+    return rows
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv, __doc__.splitlines()[0])
     rows = []
@@ -188,6 +240,8 @@ def main(argv=None) -> dict:
             paths = make_corpus(corpus, count, Path(tmp) / corpus)
             corpora[corpus] = {"images": count, "mean_file_kib": file_sizes_kib(paths)}
             rows.extend(_run_corpus(corpus, paths, args.repeats, pool))
+            if corpus == "web_jpeg":
+                stages = _web_stages(paths, args.repeats)
     columns = [("corpus", "corpus"), ("implementation", "implementation"),
                ("images_per_s", "images/s"), ("x_keras", "x Keras loop"),
                ("cpu_ms_per_image", "CPU ms/image"), ("cpu_x_keras", "x Keras, CPU"),
@@ -199,8 +253,12 @@ def main(argv=None) -> dict:
     print(f"## Loading into ({SIZE[0]}, {SIZE[1]}, 3) batches, median of {args.repeats} runs\n")
     print(f"Machine: {machine_line(info)}\n\nCorpora: {sizes}\n")
     print(table)
+    stage_table = markdown_table(stages, [("stage", "web JPEG, one thread"),
+                                          ("cpu_ms_per_image", "CPU ms/image")])
+    print(f"\nWhere a web JPEG's time goes:\n\n{stage_table}")
     result = {"topic": TOPIC, "quick": args.quick, "machine": info, "repeats": args.repeats,
-              "corpora": corpora, "rows": rows, "markdown": table}
+              "corpora": corpora, "rows": rows, "web_jpeg_stages": stages,
+              "markdown": table + "\n\nWhere a web JPEG's time goes:\n\n" + stage_table}
     write_results(TOPIC, result)
     return result
 
